@@ -1,0 +1,18 @@
+"""Placeholder."""
+class DnsServer:
+    name = "dns"
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def reset(self):
+        pass
+
+    def status(self):
+        return {}

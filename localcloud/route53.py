@@ -1,0 +1,5 @@
+"""Placeholder: replaced by its concern's implementation."""
+
+
+def install() -> None:
+    pass
