@@ -1,0 +1,82 @@
+# Everything runs from .venv, built from the pinned requirements with the machine's python3.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The local cloud's port: set LOCALCLOUD_PORT to run several side by side.
+export LOCALCLOUD_PORT ?= 4566
+export LOCALCLOUD_TIME_SCALE ?= 0.1
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+PLAYBOOK := $(BIN)/ansible-playbook
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo deploy drill restore cleanup preflight summary test lint pytest molecule \
+        localcloud-start localcloud-stop localcloud-status lock bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create or update .venv from the pinned requirements (idempotent)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: setup ## Start the local cloud, deploy both regions, run a failover drill, print a summary
+	$(BIN)/localcloud start
+	$(PLAYBOOK) playbooks/deploy.yml
+	@$(MAKE) --no-print-directory summary
+
+deploy: setup ## Deploy both regions (default inventory: the local cloud)
+	$(PLAYBOOK) playbooks/deploy.yml
+
+summary: setup ## Print what is deployed and where traffic goes
+	@$(BIN)/python -m tools.summary
+
+localcloud-start: setup ## Start the local cloud on $LOCALCLOUD_PORT
+	$(BIN)/localcloud start
+
+localcloud-stop: setup ## Stop the local cloud on $LOCALCLOUD_PORT
+	$(BIN)/localcloud stop
+
+localcloud-status: setup ## Show the local cloud's status (JSON)
+	$(BIN)/localcloud status
+
+test: setup lint pytest molecule ## Everything CI runs: lint, pytest, molecule
+
+lint: setup ## yamllint, ansible-lint (production, offline), cfn-lint, ruff
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint
+	$(BIN)/cfn-lint
+	$(BIN)/ruff check .
+
+pytest: setup ## The Python tests (the local cloud, the Lambda, the modules, the playbooks)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+molecule: setup ## One molecule scenario per role, each on its own local cloud
+	@for role in roles/*/; do \
+	  if [ -d "$$role/molecule/default" ]; then \
+	    echo "== molecule: $$role"; \
+	    (cd "$$role" && $(CURDIR)/$(BIN)/molecule test) || exit 1; \
+	  fi; \
+	done
+
+lock: ## Re-lock requirements.txt from requirements.in in a clean venv
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.in
+	{ echo "# Full lock of requirements.in (pip freeze in a clean venv). Regenerate with \`make lock\`."; \
+	  .lock-venv/bin/pip freeze; } > requirements.txt
+	rm -rf .lock-venv
+
+clean: ## Stop the local cloud and remove build output (keeps .venv)
+	-$(BIN)/localcloud stop
+	rm -rf build .localcloud
