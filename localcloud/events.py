@@ -9,13 +9,13 @@ which hides a template bug that would lose every event on AWS.
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import logging
 from typing import Any
 
 from moto.events import models as events_models
 from moto.events.utils import EventTemplateParser
+
+from . import policies
 
 log = logging.getLogger("localcloud.events")
 
@@ -29,79 +29,12 @@ ENVELOPE_TEMPLATE = (
 _installed = False
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _principal_allows_events(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, dict):
-        if principal.get("AWS") == "*":
-            return True
-        return "events.amazonaws.com" in _as_list(principal.get("Service"))
-    return False
-
-
-def _action_allows_send(actions: Any) -> bool:
-    return any(fnmatch.fnmatchcase("sqs:sendmessage", str(a).lower()) for a in _as_list(actions))
-
-
-def _condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
-    """The condition operators a queue policy for EventBridge uses in practice."""
-    for operator, clauses in condition.items():
-        op = operator.removesuffix("IfExists")
-        for key, expected in clauses.items():
-            actual = context.get(key.lower())
-            values = [str(v) for v in _as_list(expected)]
-            if actual is None:
-                if operator.endswith("IfExists"):
-                    continue
-                return False
-            if op in ("ArnEquals", "StringEquals"):
-                ok = actual in values
-            elif op in ("ArnLike", "StringLike"):
-                ok = any(fnmatch.fnmatchcase(actual, v) for v in values)
-            elif op in ("ArnNotEquals", "StringNotEquals"):
-                ok = actual not in values
-            elif op in ("ArnNotLike", "StringNotLike"):
-                ok = not any(fnmatch.fnmatchcase(actual, v) for v in values)
-            else:
-                log.warning("queue policy condition operator %s is not evaluated", operator)
-                return False
-            if not ok:
-                return False
-    return True
-
-
 def queue_policy_allows(policy_json: str | None, queue_arn: str, rule_arn: str,
                         account_id: str) -> bool:
     """Whether a queue policy lets EventBridge send this rule's events to the queue."""
-    if not policy_json:
-        return False
-    try:
-        policy = json.loads(policy_json)
-    except ValueError:
-        return False
     context = {"aws:sourcearn": rule_arn, "aws:sourceaccount": account_id}
-    allowed = False
-    for statement in _as_list(policy.get("Statement")):
-        if not _principal_allows_events(statement.get("Principal")):
-            continue
-        if not _action_allows_send(statement.get("Action")):
-            continue
-        resources = _as_list(statement.get("Resource", "*"))
-        if not any(fnmatch.fnmatchcase(queue_arn, str(r)) for r in resources):
-            continue
-        if not _condition_holds(statement.get("Condition", {}), context):
-            continue
-        if statement.get("Effect") == "Deny":
-            return False
-        if statement.get("Effect") == "Allow":
-            allowed = True
-    return allowed
+    return policies.evaluate(policy_json, "sqs:SendMessage", queue_arn, context,
+                             service_principal="events.amazonaws.com") == policies.ALLOWED
 
 
 def install() -> None:

@@ -43,6 +43,7 @@ EXECUTE_API_HOST = re.compile(
 # CloudFormation models are registered last, after the backends they use are patched.
 PATCH_MODULES = (
     "localcloud.events",
+    "localcloud.s3",
     "localcloud.apigateway.control",
     "localcloud.apigateway.snapshots",
     "localcloud.lambda_runtime",
