@@ -104,6 +104,8 @@ def validate_different_update(self: Any, incoming_params: list[dict[str, Any]] |
     moto only checked this when parameters were passed, so an unchanged template without
     parameters ran a needless update and deployment tools reported a change.
     """
+    if getattr(self, "_creating_change_set", False):
+        return  # a change set without changes is created FAILED, not refused (see below)
     if not stack_body or old_stack.template != stack_body:
         return
     new_params = self._get_param_values(incoming_params or [], old_stack.stack_parameters)
@@ -189,6 +191,26 @@ def _with_on_failure(original: Any) -> Any:
     return create_stack
 
 
+def _change_set_as_aws(original: Any) -> Any:
+    """CreateChangeSet as AWS: ChangeSetType defaults to UPDATE (moto: CREATE), and a change
+    set that changes nothing is created with status FAILED ("didn't contain changes") rather
+    than refused, which is how deployment tools' dry runs learn that nothing would change.
+    """
+    def create_change_set(self: Any) -> Any:
+        if not self._get_param("ChangeSetType"):
+            if self.automated_parameter_parsing:
+                self.params["ChangeSetType"] = "UPDATE"
+            else:
+                self.querystring["ChangeSetType"] = ["UPDATE"]
+        self._creating_change_set = True
+        try:
+            return original(self)
+        finally:
+            self._creating_change_set = False
+
+    return create_change_set
+
+
 def _answering_errors(action: Any) -> Any:
     """Any unexpected exception becomes an AWS-shaped error instead of an HTML 500."""
     def wrapped(self: Any) -> Any:
@@ -233,6 +255,7 @@ def install() -> None:
     response_cls = cfn_responses.CloudFormationResponse
     response_cls.create_stack = _with_on_failure(response_cls.create_stack)
     response_cls.list_stack_resources = list_stack_resources_response
+    response_cls.create_change_set = _change_set_as_aws(response_cls.create_change_set)
     response_cls._validate_different_update = validate_different_update
     for name in SAFE_ACTIONS:
         setattr(response_cls, name, _answering_errors(getattr(response_cls, name)))

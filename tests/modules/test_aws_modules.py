@@ -1,0 +1,90 @@
+"""The project collection's AWS modules against a real local cloud."""
+
+from __future__ import annotations
+
+import uuid
+
+from ansible_run import run_module
+
+
+def make_health_check(cloud) -> str:
+    route53 = cloud.client("route53")
+    return route53.create_health_check(
+        CallerReference=str(uuid.uuid4()),
+        HealthCheckConfig={
+            "Type": "HTTPS",
+            "FullyQualifiedDomainName": "example.invalid",
+            "Port": 443,
+            "ResourcePath": "/health",
+            "RequestInterval": 30,
+            "FailureThreshold": 3,
+        },
+    )["HealthCheck"]["Id"]
+
+
+def test_health_check_state_inverts_idempotently_and_honours_check_mode(localcloud) -> None:
+    check_id = make_health_check(localcloud)
+    route53 = localcloud.client("route53")
+
+    dry = run_module("failover.aws.route53_health_check_state",
+                     {"health_check_id": check_id, "inverted": True}, localcloud, check=True)
+    assert dry["changed"] is True
+    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    assert config["Inverted"] is False
+
+    first = run_module("failover.aws.route53_health_check_state",
+                       {"health_check_id": check_id, "inverted": True, "enable_sni": True},
+                       localcloud)
+    assert first["changed"] is True
+    assert first["changes"]["inverted"] is True
+    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    assert config["Inverted"] is True
+    assert config["EnableSNI"] is True
+
+    again = run_module("failover.aws.route53_health_check_state",
+                       {"health_check_id": check_id, "inverted": True, "enable_sni": True},
+                       localcloud)
+    assert again["changed"] is False
+
+    back = run_module("failover.aws.route53_health_check_state",
+                      {"health_check_id": check_id, "inverted": False}, localcloud)
+    assert back["changed"] is True
+    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    assert config["Inverted"] is False
+
+
+def test_health_check_state_names_a_missing_check(localcloud) -> None:
+    result = run_module("failover.aws.route53_health_check_state",
+                        {"health_check_id": str(uuid.uuid4()), "inverted": True}, localcloud)
+    assert result["failed"] is True
+    assert "does not exist" in result["msg"]
+
+
+def test_dynamodb_item_info_finds_and_misses_items(localcloud) -> None:
+    table = f"items-{uuid.uuid4().hex[:8]}"
+    dynamodb = localcloud.client("dynamodb", "eu-west-1")
+    dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=table, Item={
+        "id": {"S": "a"}, "count": {"N": "3"}, "ratio": {"N": "0.5"},
+        "detail": {"M": {"flag": {"BOOL": True}}},
+    })
+
+    result = run_module("failover.aws.dynamodb_item_info",
+                        {"table": table, "keys": [{"id": "a"}, {"id": "b"}]},
+                        localcloud, region="eu-west-1")
+    assert result["changed"] is False
+    assert result["found"] == [{"id": "a"}]
+    assert result["missing"] == [{"id": "b"}]
+    assert result["items"] == [{"id": "a", "count": 3, "ratio": 0.5, "detail": {"flag": True}}]
+
+
+def test_dynamodb_item_info_reports_a_missing_table(localcloud) -> None:
+    result = run_module("failover.aws.dynamodb_item_info",
+                        {"table": "no-such-table", "keys": [{"id": "a"}]}, localcloud)
+    assert result["failed"] is True
+    assert "no-such-table" in result["msg"]
