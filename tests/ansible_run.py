@@ -33,7 +33,8 @@ def ansible_env(cloud: Any = None, **extra: str) -> dict[str, str]:
 def run_module(module: str, args: dict[str, Any], cloud: Any = None, check: bool = False,
                region: str = "us-east-1") -> dict[str, Any]:
     """Run one module on localhost; return its result (raises on an Ansible crash)."""
-    if cloud is not None and module.startswith("failover.aws.") and module != "failover.aws.lambda_package":
+    local_only = {"failover.aws.lambda_package"}
+    if cloud is not None and module.startswith("failover.aws.") and module not in local_only:
         args = {"endpoint_url": cloud.url, "access_key": "localcloud", "secret_key": "localcloud",
                 "region": region, **args}
     cmd = [str(BIN / "ansible"), "localhost", "-m", module, "-a", json.dumps(args)]

@@ -48,7 +48,8 @@ def test_a_code_change_is_a_new_zip_and_check_mode_writes_nothing(tmp_path: Path
     before = dest.read_bytes()
 
     (src / "app.py").write_text("def handler(event, context):\n    return 2\n")
-    dry = run_module("failover.aws.lambda_package", {"src": str(src), "dest": str(dest)}, check=True)
+    args = {"src": str(src), "dest": str(dest)}
+    dry = run_module("failover.aws.lambda_package", args, check=True)
     assert dry["changed"] is True
     assert dest.read_bytes() == before
 
