@@ -1,0 +1,133 @@
+"""playbooks/deploy.yml on a local cloud of the test's own: what an operator would check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+from ansible_run import BIN, recap, run_playbook
+from conftest import PRIMARY, REPO, SECONDARY, LocalCloudProcess
+
+DEPLOYMENT = "evfail"          # inventories/local/group_vars/all/main.yml
+DOMAIN = "api.example.com"
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory):
+    cloud = LocalCloudProcess(tmp_path_factory.mktemp("deploy"), time_scale=0.1)
+    cloud.start()
+    try:
+        first = run_playbook("playbooks/deploy.yml", cloud)
+        assert first.returncode == 0, first.stdout[-6000:]
+        yield cloud, first
+    finally:
+        cloud.stop()
+
+
+def aws(cloud: LocalCloudProcess, region: str, *args: str) -> dict:
+    proc = subprocess.run(
+        [str(BIN / "aws"), "--endpoint-url", cloud.url, "--region", region, "--output", "json",
+         *args],
+        capture_output=True, text=True, timeout=60,
+        env={"AWS_ACCESS_KEY_ID": "localcloud", "AWS_SECRET_ACCESS_KEY": "localcloud",
+             "PATH": str(BIN)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout or "{}")
+
+
+def test_first_deploy_changes_both_regions(deployed) -> None:
+    _, first = deployed
+    counts = recap(first.stdout)
+    assert counts["region-primary"]["changed"] > 0
+    assert counts["region-secondary"]["changed"] > 0
+    assert "us-east-1 answered; event" in first.stdout
+
+
+def test_aws_cli_sees_the_whole_deployment(deployed) -> None:
+    cloud, _ = deployed
+    for region, role in ((PRIMARY, "primary"), (SECONDARY, "secondary")):
+        stack = aws(cloud, region, "cloudformation", "describe-stacks",
+                    "--stack-name", f"{DEPLOYMENT}-{role}")["Stacks"][0]
+        assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+        table = aws(cloud, region, "dynamodb", "describe-table",
+                    "--table-name", f"{DEPLOYMENT}-events")["Table"]
+        assert table["TableStatus"] == "ACTIVE"
+        other = SECONDARY if region == PRIMARY else PRIMARY
+        assert [r["RegionName"] for r in table["Replicas"]] == [other]
+
+    checks = aws(cloud, PRIMARY, "route53", "list-health-checks")["HealthChecks"]
+    ours = [c for c in checks if c["HealthCheckConfig"].get("ResourcePath") == "/Prod/health"]
+    assert len(ours) == 2
+    for check in ours:
+        config = check["HealthCheckConfig"]
+        assert (config["Type"], config["Port"], config["RequestInterval"],
+                config["FailureThreshold"], config["EnableSNI"], config["Inverted"]) == (
+            "HTTPS", 443, 30, 3, True, False)
+        assert config["FullyQualifiedDomainName"].endswith(".amazonaws.com")
+
+    zone = aws(cloud, PRIMARY, "route53", "list-hosted-zones-by-name",
+               "--dns-name", "example.com")["HostedZones"][0]
+    records = aws(cloud, PRIMARY, "route53", "list-resource-record-sets",
+                  "--hosted-zone-id", zone["Id"])["ResourceRecordSets"]
+    failover = {r["Failover"]: r for r in records if r["Name"] == f"{DOMAIN}." and "Failover" in r}
+    assert set(failover) == {"PRIMARY", "SECONDARY"}
+    assert {r["HealthCheckId"] for r in failover.values()} == {c["Id"] for c in ours}
+    assert ".execute-api.us-east-1." in failover["PRIMARY"]["AliasTarget"]["DNSName"]
+    assert ".execute-api.us-west-2." in failover["SECONDARY"]["AliasTarget"]["DNSName"]
+
+
+def test_custom_domain_answers_from_the_primary(deployed) -> None:
+    cloud, _ = deployed
+    request = urllib.request.Request(
+        f"{cloud.url}/", method="POST",
+        headers={"Host": DOMAIN, "Content-Type": "application/json"},
+        data=json.dumps({"Source": "test", "DetailType": "Check", "Detail": {"n": 1}}).encode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["X-Region"] == PRIMARY
+        assert json.loads(response.read())["eventId"]
+
+
+def test_second_deploy_changes_nothing(deployed) -> None:
+    cloud, _ = deployed
+    second = run_playbook("playbooks/deploy.yml", cloud)
+    assert second.returncode == 0, second.stdout[-6000:]
+    assert {host: counts["changed"] for host, counts in recap(second.stdout).items()} == {
+        "region-primary": 0, "region-secondary": 0}
+
+
+def test_check_mode_reports_and_changes_nothing(deployed) -> None:
+    cloud, _ = deployed
+    before = aws(cloud, PRIMARY, "cloudformation", "describe-stack-events",
+                 "--stack-name", f"{DEPLOYMENT}-primary")["StackEvents"]
+    dry = run_playbook("playbooks/deploy.yml", cloud, "--check", "--diff")
+    assert dry.returncode == 0, dry.stdout[-6000:]
+    assert all(counts["changed"] == 0 for counts in recap(dry.stdout).values())
+    after = aws(cloud, PRIMARY, "cloudformation", "describe-stack-events",
+                "--stack-name", f"{DEPLOYMENT}-primary")["StackEvents"]
+    assert len(after) == len(before)
+
+
+def test_a_code_change_ships_as_a_new_artifact(deployed, tmp_path: Path) -> None:
+    cloud, _ = deployed
+    lam = cloud.client("lambda", PRIMARY)
+    function = f"{DEPLOYMENT}-processor"
+    before = lam.get_function(FunctionName=function)["Configuration"]["CodeSha256"]
+
+    changed_source = tmp_path / "processor"
+    shutil.copytree(REPO / "lambda" / "processor", changed_source,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    with open(changed_source / "app.py", "a") as handle:
+        handle.write("\n# a code change\n")
+    run = run_playbook("playbooks/deploy.yml", cloud, "--tags", "stacks",
+                       "-e", f"lambda_artifact_source_dir={changed_source}",
+                       "-e", f"lambda_artifact_build_dir={tmp_path / 'build'}")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert recap(run.stdout)["region-primary"]["changed"] > 0
+    for region in (PRIMARY, SECONDARY):
+        config = cloud.client("lambda", region).get_function(FunctionName=function)["Configuration"]
+        assert config["CodeSha256"] != before
