@@ -40,7 +40,7 @@ deploy: setup ## Deploy both regions (default inventory: the local cloud)
 	$(PLAYBOOK) playbooks/deploy.yml
 
 summary: setup ## Print what is deployed and where traffic goes
-	@$(BIN)/python -m tools.summary
+	$(PLAYBOOK) playbooks/status.yml
 
 localcloud-start: setup ## Start the local cloud on $LOCALCLOUD_PORT
 	$(BIN)/localcloud start
