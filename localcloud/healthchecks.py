@@ -332,10 +332,11 @@ class HealthChecker:
             self._states.clear()
         self._wake.set()
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self) -> dict[str, Any]:
+        """``{"checks": [...]}``: each known check with its current status and last probe."""
         with self._lock:
             states = [replace(s) for s in self._states.values()]
-        return [self._describe(s) for s in sorted(states, key=lambda s: s.spec.id)]
+        return {"checks": [self._describe(s) for s in sorted(states, key=lambda s: s.spec.id)]}
 
     # -- What other parts ask ---------------------------------------------------------------
 

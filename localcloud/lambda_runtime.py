@@ -1207,6 +1207,14 @@ def _logging_config(given: dict[str, Any] | None, function_name: str,
     return config
 
 
+def set_logging_config(fn: Any, given: dict[str, Any] | None, merge: bool = False) -> None:
+    """Set a function's LoggingConfig: ``given`` over the current one (``merge``, as
+    UpdateFunctionConfiguration does) or over the defaults (as a template states it whole)."""
+    current = getattr(fn, "logging_config", None) if merge else None
+    fn.logging_config = _logging_config(given, fn.function_name, current)
+    fn.logs_group_name = fn.logging_config["LogGroup"]
+
+
 def install() -> None:
     """Route moto's Lambda invocations and SQS mappings through this module (idempotent)."""
     global _installed
@@ -1282,15 +1290,11 @@ def install() -> None:
     def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str,
                  version: str | int = 1) -> None:
         original_init(self, account_id, spec, region, version)
-        self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
-        self.logs_group_name = self.logging_config["LogGroup"]
+        set_logging_config(self, spec.get("LoggingConfig"))
 
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "LoggingConfig" in config_updates:
-            self.logging_config = _logging_config(config_updates["LoggingConfig"],
-                                                  self.function_name,
-                                                  getattr(self, "logging_config", None))
-            self.logs_group_name = self.logging_config["LogGroup"]
+            set_logging_config(self, config_updates["LoggingConfig"], merge=True)
         return original_update_configuration(self, config_updates)
 
     def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:

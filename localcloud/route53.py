@@ -3,8 +3,9 @@
 - GetHealthCheckStatus returns what the health checker (``healthchecks.py``) observed, one
   observation per checker region; none before the first probe (AWS shows none until a new
   check has propagated to its checkers). A CALCULATED check is refused, as on AWS.
-- CreateHealthCheck keeps AlarmIdentifier and InsufficientDataHealthStatus (moto drops them)
-  and defaults Port to 443 for HTTPS checks (moto: always 80).
+- CreateHealthCheck keeps AlarmIdentifier and InsufficientDataHealthStatus (moto drops them),
+  defaults Port to 443 for HTTPS checks (moto: always 80) and EnableSNI to true for HTTPS and
+  HTTPS_STR_MATCH checks (moto: always false), as AWS does when the request omits them.
 - UpdateHealthCheck honours every updatable field, ResetElements and HealthCheckVersion
   (moto clears ChildHealthChecks and Regions on every update and never bumps the version).
 - DeleteHealthCheck of an unknown id is NoSuchHealthCheck (moto says nothing).
@@ -12,6 +13,10 @@
   AWS::Route53::HealthCheck model itself lives in ``cfn/route53.py``).
 - ChangeResourceRecordSets: a DELETE with a SetIdentifier removes that record set only (moto
   removes every record set with that identifier, in any name).
+- Names are case-insensitive and stored lower-case, as Route 53 stores them: record names in
+  ChangeResourceRecordSets (moto refused upper-case ones as not in the zone) and the
+  StartRecordName of ListResourceRecordSets, hosted zone names on create and lookup by name.
+  Deviation: letters written as octal escape codes (``\\101``) are kept as written.
 - TestDNSAnswer (moto: 404) answers from the resolver in ``dns.py``.
 
 The health checker is told to look again after every create, update and delete, so a change
@@ -64,15 +69,29 @@ def _wake_checker() -> None:
         checker.wake()
 
 
-def _default_port(check_type: str | None, port: Any) -> Any:
+def _is_https(check_type: str | None) -> bool:
+    return str(check_type or "").upper() in ("HTTPS", "HTTPS_STR_MATCH")
+
+
+def _default_port(check_type: str | None, port: Any) -> int:
     if port:
-        return port
-    return 443 if str(check_type or "").upper().startswith("HTTPS") else 80
+        return int(port)
+    return 443 if _is_https(check_type) else 80
+
+
+def _enable_sni(check_type: str | None, given: Any) -> bool:
+    """EnableSNI as given (a bool, or "true"/"false" from a template), else AWS's default."""
+    if given is None or given == "":
+        return _is_https(check_type)
+    return given if isinstance(given, bool) else str(given).lower() == "true"
 
 
 def apply_extras(check: HealthCheck, config: dict[str, Any]) -> None:
-    """Keep the HealthCheckConfig settings moto's HealthCheck drops (API names)."""
+    """Give a new (or, from a template, replaced) HealthCheckConfig what moto drops or
+    defaults differently from AWS: Port and EnableSNI defaults by type, AlarmIdentifier,
+    InsufficientDataHealthStatus. ``config`` uses the API's (and template's) names."""
     check.port = _default_port(check.type_, config.get("Port"))
+    check.enable_sni = _enable_sni(check.type_, config.get("EnableSNI"))
     alarm = config.get("AlarmIdentifier")
     check.alarm_identifier = dict(alarm) if alarm else None
     check.insufficient_data_health_status = config.get("InsufficientDataHealthStatus")
@@ -195,11 +214,22 @@ def _test_dns_answer(self: Route53) -> ActionResult:
 # -- Record sets --------------------------------------------------------------------------------
 
 
+def _lower_record_names(change_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    lowered = []
+    for change in change_list:
+        record = change.get("ResourceRecordSet")
+        if isinstance(record, dict) and isinstance(record.get("Name"), str):
+            change = {**change, "ResourceRecordSet": {**record, "Name": record["Name"].lower()}}
+        lowered.append(change)
+    return lowered
+
+
 def _change_resource_record_sets(original: Any) -> Any:
     def change_resource_record_sets(self: Route53Backend, zoneid: str,
                                     change_list: list[dict[str, Any]]) -> None:
         from .dns import normalize
 
+        change_list = _lower_record_names(change_list)
         _pending_deletes.queue = [
             (normalize(c["ResourceRecordSet"]["Name"]), c["ResourceRecordSet"].get("Type"),
              c["ResourceRecordSet"]["SetIdentifier"])
@@ -232,6 +262,24 @@ def _delete_rrset_by_id(original: Any) -> Any:
     return delete_rrset_by_id
 
 
+def _lower_name_argument(original: Any) -> Any:
+    """A backend method whose first argument is a domain name (or None) gets it lower-case."""
+    def lowered(self: Route53Backend, name: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(self, name.lower() if isinstance(name, str) else name, *args, **kwargs)
+
+    return lowered
+
+
+def _list_resource_record_sets(original: Any) -> Any:
+    def list_resource_record_sets(self: Route53Backend, zone_id: str, start_type: Any,
+                                  start_name: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(start_name, str):
+            start_name = start_name.lower()
+        return original(self, zone_id, start_type, start_name, *args, **kwargs)
+
+    return list_resource_record_sets
+
+
 def install() -> None:
     global _installed
     if _installed:
@@ -248,4 +296,8 @@ def install() -> None:
     Route53Backend.change_resource_record_sets = _change_resource_record_sets(
         Route53Backend.change_resource_record_sets)
     FakeZone.delete_rrset_by_id = _delete_rrset_by_id(FakeZone.delete_rrset_by_id)
+    for method in ("create_hosted_zone", "get_hosted_zone_by_name", "list_hosted_zones_by_name"):
+        setattr(Route53Backend, method, _lower_name_argument(getattr(Route53Backend, method)))
+    Route53Backend.list_resource_record_sets = _list_resource_record_sets(
+        Route53Backend.list_resource_record_sets)
 

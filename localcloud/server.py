@@ -44,6 +44,7 @@ EXECUTE_API_HOST = re.compile(
 PATCH_MODULES = (
     "localcloud.events",
     "localcloud.s3",
+    "localcloud.json_protocol",
     "localcloud.apigateway.control",
     "localcloud.apigateway.snapshots",
     "localcloud.lambda_runtime",

@@ -16,10 +16,14 @@ else AWS's default ``{"message":$context.error.messageString}``), with
 ``x-amzn-ErrorType``, ``x-amzn-RequestId`` and ``x-amz-apigw-id`` as AWS sends them.
 
 Deviations, knowingly:
-- A body over 10,485,760 bytes is refused before the API is looked at, with AWS's front-end
-  answer (413, text ``HTTP content length exceeded 10485760 bytes.``); AWS does not apply the
-  REQUEST_TOO_LARGE gateway response there either. REQUEST_TOO_LARGE (``Request Too Long``)
-  answers a Lambda proxy event over Lambda's 6 MB payload limit.
+- A body over 10,485,760 bytes is answered by what fronts the API, as on AWS: for an EDGE
+  endpoint (or an EDGE custom domain) CloudFront refuses it before API Gateway sees it (413,
+  text ``HTTP content length exceeded 10485760 bytes.``, no gateway response); for a REGIONAL
+  or PRIVATE endpoint API Gateway answers with the REQUEST_TOO_LARGE gateway response (413,
+  ``{"message":"Request Too Long"}`` by default), so the API's gateway responses apply. The
+  deviation: when the API or stage does not exist, the plain-text answer is given, as the
+  endpoint type is unknown. REQUEST_TOO_LARGE also answers a Lambda proxy event over Lambda's
+  6 MB payload limit.
 - Request line and headers over 10,240 bytes answer 431 ``HTTP header is larger than 10240
   bytes.``: AWS's message; the status AWS uses is not documented.
 - Authorizers, API keys, usage plans, resource policies, caching and CORS preflights that
@@ -49,7 +53,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from .. import runtime
-from . import integrations, snapshots, vtl
+from . import control, integrations, snapshots, vtl
 from .integrations import GatewayError, Invocation, MethodRequest, MethodResponse
 
 log = logging.getLogger("localcloud.apigateway")
@@ -99,6 +103,8 @@ class StageView:
     method_settings: dict[str, dict[str, Any]]
     access_log: dict[str, Any]
     execute_api_disabled: bool
+    # CloudFront fronts the request (an EDGE endpoint, or an EDGE custom domain).
+    edge_fronted: bool = False
 
 
 @dataclass
@@ -111,6 +117,8 @@ class Target:
     rest_path: str  # raw (still percent-encoded) path after the stage
     account_id: str | None = None
     via_execute_api: bool = True
+    # The custom domain's endpoint types, when the request came through one.
+    domain_endpoint_types: tuple[str, ...] = ()
 
 
 # -- Routing ---------------------------------------------------------------------------------
@@ -435,9 +443,11 @@ class Gateway:
                     if not rest:
                         return None
                     stage, rest = unquote(rest[0]), rest[1:]
+                domain = backend.domain_names[names[domain_name]]
                 return Target(region=region, api_id=mapping.rest_api_id, stage_name=stage,
                               rest_path="/" + "/".join(rest), account_id=account_id,
-                              via_execute_api=False)
+                              via_execute_api=False,
+                              domain_endpoint_types=tuple(control.endpoint_types(domain)))
         return None
 
     def _load_stage(self, target: Target) -> StageView | None:
@@ -467,6 +477,8 @@ class Gateway:
                     method_settings=copy.deepcopy(stage.method_settings or {}),
                     access_log=dict(stage.access_log_settings or {}),
                     execute_api_disabled=bool(getattr(api, "disableExecuteApiEndpoint", False)),
+                    edge_fronted="EDGE" in (target.domain_endpoint_types
+                                            or control.endpoint_types(api)),
                 )
         return None
 
@@ -475,13 +487,13 @@ class Gateway:
     def _serve(self, environ: dict[str, Any], start_response: Any, target: Target) -> Any:
         started = time.time()
         request = Request(environ)
-        too_big = _check_sizes(environ)
+        too_big = _check_headers(environ)
         if too_big is not None:
             return too_big(environ, start_response)
-        body = request.get_data(cache=False)
-        if len(body) > MAX_BODY_BYTES:  # a chunked body has no Content-Length to check first
-            return _too_large()(environ, start_response)
+        body, oversized = _read_body(environ, request)
         view = self._load_stage(target)
+        if oversized and (view is None or view.edge_fronted):
+            return _too_large()(environ, start_response)
         if view is None or (target.via_execute_api and view.execute_api_disabled):
             return self._forbidden(environ, start_response)
         method_request = MethodRequest(
@@ -494,6 +506,8 @@ class Gateway:
             stage_variables=view.variables)
         integration_started = None
         try:
+            if oversized:
+                raise GatewayError("REQUEST_TOO_LARGE", "Request Too Long")
             method = self._route(view, invocation, target.rest_path)
             self._throttle(view, invocation)
             validate_request(view.snapshot, method, method_request)
@@ -739,8 +753,8 @@ def _source_ip(environ: dict[str, Any]) -> str:
     return environ.get("REMOTE_ADDR", "")
 
 
-def _check_sizes(environ: dict[str, Any]) -> Response | None:
-    """AWS's front-end limits, checked before anything else (see the module docstring)."""
+def _check_headers(environ: dict[str, Any]) -> Response | None:
+    """AWS's front-end header limit, checked before anything else."""
     header_bytes = len(environ.get("REQUEST_METHOD", "")) + len(_raw_path(environ)) + 10
     for key, value in environ.items():
         if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -748,14 +762,23 @@ def _check_sizes(environ: dict[str, Any]) -> Response | None:
     if header_bytes > MAX_HEADER_BYTES:
         return Response(f"HTTP header is larger than {MAX_HEADER_BYTES} bytes.", status=431,
                         content_type="text; charset=utf-8")
+    return None
+
+
+def _read_body(environ: dict[str, Any], request: Request) -> tuple[bytes, bool]:
+    """(body, whether it is over the payload limit); an announced oversized body is read
+    and dropped unbuffered, so the connection stays usable."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > MAX_BODY_BYTES:
         _drain(environ, length)
-        return _too_large()
-    return None
+        return b"", True
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY_BYTES:  # a chunked body has no Content-Length to check first
+        return b"", True
+    return body, False
 
 
 def _too_large() -> Response:

@@ -13,7 +13,8 @@ Integration types:
   ``...:action/{Action}``, made in-process through moto's WSGI app with a request shaped like
   the SDK's (SigV4 credential scope naming region and service, X-Amz-Target/Content-Type for
   JSON-protocol actions, Action/Version for query-protocol actions). The service's own status
-  and body are the endpoint response, so a failed PutEvents or a missing queue shows up as
+  and body are the endpoint response, so a failed PutEvents, a missing queue or a body the
+  service cannot deserialize (``SerializationException``, ``json_protocol.py``) shows up as
   the service's 4xx, selected by the integration responses as on AWS.
 - ``AWS_PROXY``: Lambda (``lambda:path/2015-03-31/functions/{arn}/invocations``) with the
   REST API proxy event (payload format 1.0), through moto's Invoke.
@@ -403,6 +404,9 @@ class Invoker:
     """Calls the backend of an integration and returns what the endpoint answered."""
 
     def __init__(self, moto_app: Any) -> None:
+        # AWS integrations pass a client's body on as it came; a malformed one gets the
+        # service's 400 SerializationException (localcloud/json_protocol.py, installed by the
+        # server), not a local crash.
         self.moto = moto_app
         self.models = ServiceModels()
 

@@ -18,6 +18,7 @@ from moto.cloudformation import parsing
 SERVICE_MODULES = (
     "localcloud.cfn.apigateway",
     "localcloud.cfn.acm",
+    "localcloud.cfn.awslambda",
     "localcloud.cfn.dynamodb",
     "localcloud.cfn.events",
     "localcloud.cfn.logs",

@@ -7,6 +7,10 @@
 - ExecuteChangeSet creates or updates through the same lifecycle, so change sets roll back too.
 - UpdateStack with an unchanged template and parameters is "No updates are to be performed.",
   as on AWS (moto checked this only when parameters were passed).
+- CreateChangeSet defaults ChangeSetType to UPDATE and creates a change set without changes
+  as FAILED ("didn't contain changes"), as AWS does; a resource that refers to a changed
+  parameter is listed as a Modify (moto compared the templates only).
+- ListChangeSets lists the change sets of the stack it names (moto: of every stack).
 - DescribeStackResource(s)/ListStackResources show each resource's recorded status and never
   touch the resource (moto's lazy resource map would re-create a deleted one).
 - An unexpected exception in any action becomes an AWS-shaped error, never an HTML 500.
@@ -112,6 +116,27 @@ def validate_different_update(self: Any, incoming_params: list[dict[str, Any]] |
     if new_params == (old_stack.parameters or {}) or (
             incoming_params and new_params == old_stack.stack_parameters):
         raise ValidationError(old_stack.name, message="No updates are to be performed.")
+
+
+def change_set_diff(self: Any) -> list[Any]:
+    """ChangeSet.diff with the change set's parameters: what refers to a changed one changes."""
+    resource_map = self.stack.resource_map
+    names = resource_map.build_resource_diff(self.template_dict, self.parameters)
+    new = self.template_dict.get("Resources") or {}
+    old = resource_map._resource_json_map
+    return [
+        cfn_models.Change(action=action, logical_resource_id=logical_id,
+                          resource_type=(old if action == "Remove" else new)[logical_id]["Type"])
+        for action in ("Add", "Modify", "Remove")
+        for logical_id in names[action]
+    ]
+
+
+def list_change_sets_response(self: Any) -> ActionResult:
+    backend = self.cloudformation_backend
+    stack = backend.get_stack(self._get_param("StackName"))
+    return ActionResult({"Summaries": [cs for cs in backend.list_change_sets()
+                                       if cs.stack_id == stack.stack_id]})
 
 
 # -- read APIs that must not re-create resources ---------------------------------------------
@@ -232,7 +257,7 @@ SAFE_ACTIONS = (
     "create_stack", "update_stack", "delete_stack", "describe_stacks", "describe_stack_events",
     "describe_stack_resource", "describe_stack_resources", "list_stack_resources",
     "get_template", "get_template_summary", "validate_template", "create_change_set",
-    "describe_change_set", "execute_change_set", "list_stacks",
+    "describe_change_set", "execute_change_set", "list_stacks", "list_change_sets",
 )
 
 
@@ -256,6 +281,8 @@ def install() -> None:
     response_cls.create_stack = _with_on_failure(response_cls.create_stack)
     response_cls.list_stack_resources = list_stack_resources_response
     response_cls.create_change_set = _change_set_as_aws(response_cls.create_change_set)
+    response_cls.list_change_sets = list_change_sets_response
+    cfn_models.ChangeSet.diff = change_set_diff
     response_cls._validate_different_update = validate_different_update
     for name in SAFE_ACTIONS:
         setattr(response_cls, name, _answering_errors(getattr(response_cls, name)))

@@ -8,6 +8,9 @@ API could not delete them later. These models go through the backend calls the A
 ``create_health_check``/``update_health_check``/``delete_health_check``,
 ``change_tags_for_resource``, ``create_hosted_zone``/``delete_hosted_zone`` and
 ``change_resource_record_sets`` (CREATE/DELETE with the full record, as a client would).
+Health checks then get what ``route53.apply_extras`` gives API-created ones (AlarmIdentifier,
+InsufficientDataHealthStatus, Port and EnableSNI defaults by type), and an in-place update bumps
+HealthCheckVersion as UpdateHealthCheck does.
 
 Ref: HealthCheck → id (GetAtt HealthCheckId); HostedZone → zone id (GetAtt Id, NameServers);
 RecordSet → the record name; RecordSetGroup → a generated id (GetAtt Id).
@@ -22,6 +25,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.route53.models import route53_backends
 from moto.utilities.utils import get_partition
 
+from ..route53 import apply_extras
 from . import core
 from .model import LocalModel, as_bool, tags_list
 
@@ -68,6 +72,7 @@ class HealthCheck(LocalModel, CloudFormationModel):
         config = properties["HealthCheckConfig"]
         caller_reference = core.generated_id(context["stack_name"], context["logical_id"])
         check = r53.create_health_check(caller_reference, health_check_args(config))
+        apply_extras(check, config)
         handle = cls(account_id, region_name, check.id, properties)
         handle._tag(properties.get("HealthCheckTags"), [])
         return handle
@@ -84,11 +89,14 @@ class HealthCheck(LocalModel, CloudFormationModel):
             return None
         r53 = backend(self.account_id, self.region_name)
         args = health_check_args(config)
-        # Unset booleans return to their defaults, as an UpdateHealthCheck with them would.
-        for key in ("inverted", "disabled", "enable_sni"):
+        # Unset booleans return to their defaults, as an UpdateHealthCheck with them would
+        # (EnableSNI's default depends on the type: apply_extras sets it).
+        for key in ("inverted", "disabled"):
             if args[key] is None:
                 args[key] = False
-        r53.update_health_check(self.physical_id, args)
+        check = r53.update_health_check(self.physical_id, args)
+        apply_extras(check, config)
+        check.health_check_version += 1  # moto's backend leaves that to its response layer
         new_tags = {t["Key"] for t in tags_list(properties.get("HealthCheckTags"))}
         old_tags = {t["Key"] for t in tags_list(self.properties.get("HealthCheckTags"))}
         self._tag(properties.get("HealthCheckTags"), sorted(old_tags - new_tags))

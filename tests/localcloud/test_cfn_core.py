@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from ansible_run import run_module
 from botocore.exceptions import ClientError
 from conftest import LocalCloudProcess
 
@@ -287,4 +288,114 @@ def test_unchanged_update_is_refused_as_on_aws(localcloud):
     with pytest.raises(ClientError, match="No updates are to be performed"):
         cfn.update_stack(StackName=name, TemplateBody=body)
     assert stack_of(cfn, name)["StackStatus"] == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName=name)
+
+
+NO_CHANGES = ("The submitted information didn't contain changes. Submit different information "
+              "to create a change set.")
+
+
+def resource_changes(cfn: Any, change_set_id: str) -> set[tuple[str, str, str]]:
+    described = cfn.describe_change_set(ChangeSetName=change_set_id)
+    return {(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"],
+             c["ResourceChange"]["ResourceType"]) for c in described["Changes"]}
+
+
+def test_change_set_without_changes_is_created_failed_and_type_defaults_to_update(localcloud):
+    cfn = localcloud.client("cloudformation")
+    name = unique("nochange")
+    body = json.dumps({"Resources": {"Queue": queue(unique("steady"))}})
+    cfn.create_stack(StackName=name, TemplateBody=body)
+
+    # No ChangeSetType: AWS's default is UPDATE of the existing stack.
+    created = cfn.create_change_set(StackName=name, ChangeSetName="same", TemplateBody=body)
+    described = cfn.describe_change_set(ChangeSetName=created["Id"])
+
+    assert created["StackId"] == stack_of(cfn, name)["StackId"]
+    assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
+    assert described["StatusReason"] == NO_CHANGES
+    assert described["Changes"] == []
+    with pytest.raises(ClientError, match="cannot be executed in its current status"):
+        cfn.execute_change_set(ChangeSetName=created["Id"])
+    assert stack_of(cfn, name)["StackStatus"] == "CREATE_COMPLETE"
+    with pytest.raises(ClientError) as missing:
+        cfn.create_change_set(StackName=unique("absent"), ChangeSetName="update",
+                              TemplateBody=body)
+    assert missing.value.response["Error"]["Code"] == "ValidationError"
+    cfn.delete_stack(StackName=name)
+
+
+def test_change_set_lists_what_is_added_modified_and_removed(localcloud):
+    cfn = localcloud.client("cloudformation")
+    name, kept, changed, dropped, added = (unique(p) for p in
+                                           ("diff", "kept", "changed", "dropped", "added"))
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
+        "Kept": queue(kept), "Changed": queue(changed, VisibilityTimeout=30),
+        "Dropped": queue(dropped)}}))
+
+    update = cfn.create_change_set(StackName=name, ChangeSetName="diff",
+                                   TemplateBody=json.dumps({"Resources": {
+                                       "Kept": queue(kept),
+                                       "Changed": queue(changed, VisibilityTimeout=60),
+                                       "Added": queue(added)}}))
+    described = cfn.describe_change_set(ChangeSetName=update["Id"])
+
+    assert (described["Status"], described["ExecutionStatus"]) == (
+        "CREATE_COMPLETE", "AVAILABLE")
+    assert resource_changes(cfn, update["Id"]) == {
+        ("Modify", "Changed", "AWS::SQS::Queue"), ("Add", "Added", "AWS::SQS::Queue"),
+        ("Remove", "Dropped", "AWS::SQS::Queue")}
+    assert stack_of(cfn, name)["StackStatus"] == "CREATE_COMPLETE"  # nothing applied yet
+
+    cfn.execute_change_set(ChangeSetName=update["Id"])
+    assert stack_of(cfn, name)["StackStatus"] == "UPDATE_COMPLETE"
+    names = queue_names(localcloud)
+    assert kept in names and changed in names and added in names and dropped not in names
+    cfn.delete_stack(StackName=name)
+
+
+def test_change_set_for_a_changed_parameter_modifies_the_resources_using_it(localcloud):
+    cfn = localcloud.client("cloudformation")
+    name = unique("paramdiff")
+    body = json.dumps({
+        "Parameters": {"Timeout": {"Type": "Number"}},
+        "Resources": {"Uses": queue(unique("uses"), VisibilityTimeout={"Ref": "Timeout"}),
+                      "Ignores": queue(unique("ignores"))}})
+    cfn.create_stack(StackName=name, TemplateBody=body,
+                     Parameters=[{"ParameterKey": "Timeout", "ParameterValue": "30"}])
+
+    same = cfn.create_change_set(StackName=name, ChangeSetName="same", TemplateBody=body,
+                                 Parameters=[{"ParameterKey": "Timeout", "ParameterValue": "30"}])
+    changed = cfn.create_change_set(StackName=name, ChangeSetName="changed", TemplateBody=body,
+                                    Parameters=[{"ParameterKey": "Timeout",
+                                                 "ParameterValue": "60"}])
+
+    assert cfn.describe_change_set(ChangeSetName=same["Id"])["Status"] == "FAILED"
+    assert resource_changes(cfn, changed["Id"]) == {("Modify", "Uses", "AWS::SQS::Queue")}
+    cfn.delete_stack(StackName=name)
+
+
+def test_cloudformation_module_dry_run_reports_only_real_changes(localcloud):
+    name = unique("dryrun")
+    body = json.dumps({"Resources": {"Queue": queue(unique("dry"))}})
+    localcloud.client("cloudformation").create_stack(StackName=name, TemplateBody=body)
+    connection = {"endpoint_url": localcloud.url, "access_key": "testing",
+                  "secret_key": "testing", "region": "us-east-1"}
+
+    unchanged = run_module("amazon.aws.cloudformation", {
+        "stack_name": name, "state": "present", "template_body": body, **connection},
+        cloud=localcloud, check=True)
+    changed = run_module("amazon.aws.cloudformation", {
+        "stack_name": name, "state": "present", **connection,
+        "template_body": json.dumps({"Resources": {"Queue": queue(unique("other"))}})},
+        cloud=localcloud, check=True)
+
+    assert unchanged.get("failed") is not True, unchanged
+    assert unchanged["changed"] is False
+    assert "didn't contain changes" in unchanged["msg"]
+    assert changed["changed"] is True
+    assert [c["ResourceChange"]["LogicalResourceId"] for c in changed["meta"]] == ["Queue"]
+    cfn = localcloud.client("cloudformation")
+    assert stack_of(cfn, name)["StackStatus"] == "CREATE_COMPLETE"
+    assert cfn.list_change_sets(StackName=name)["Summaries"] == []
     cfn.delete_stack(StackName=name)

@@ -119,6 +119,59 @@ def test_health_check_keeps_every_setting_and_updates_in_place(localcloud):
     assert raised.value.response["Error"]["Code"] == "NoSuchHealthCheck"
 
 
+def test_health_checks_get_the_api_defaults_and_extras(localcloud):
+    """What CreateHealthCheck would give them: Port 443 and EnableSNI for HTTPS when the
+    template omits them, AlarmIdentifier and InsufficientDataHealthStatus kept, and an
+    update bumps HealthCheckVersion."""
+    r53 = localcloud.client("route53")
+
+    def template(sni: str | None, threshold: int) -> dict[str, Any]:
+        https = {"Type": "HTTPS", "FullyQualifiedDomainName": "api.example.test",
+                 "ResourcePath": "/health", "FailureThreshold": threshold}
+        sni_parameter: dict[str, Any] = {"Type": "String", "Default": "true"}
+        if sni is None:
+            sni_parameter["Default"] = ""
+        else:
+            https["EnableSNI"] = {"Ref": "Sni"}
+        return {
+            "Parameters": {"Sni": sni_parameter},
+            "Resources": {
+                "Https": {"Type": "AWS::Route53::HealthCheck", "Properties": {
+                    "HealthCheckConfig": https}},
+                "Alarm": {"Type": "AWS::Route53::HealthCheck", "Properties": {
+                    "HealthCheckConfig": {
+                        "Type": "CLOUDWATCH_METRIC",
+                        "AlarmIdentifier": {"Name": "api-errors", "Region": "us-west-2"},
+                        "InsufficientDataHealthStatus": "LastKnownStatus"}}}},
+            "Outputs": {"Https": {"Value": {"Ref": "Https"}},
+                        "Alarm": {"Value": {"Ref": "Alarm"}}}}
+
+    def https_check(check_id: str) -> dict[str, Any]:
+        return r53.get_health_check(HealthCheckId=check_id)["HealthCheck"]
+
+    name, out = deploy(localcloud, template(None, 2))
+    created = https_check(out["Https"])
+    assert created["HealthCheckConfig"]["Port"] == 443
+    assert created["HealthCheckConfig"]["EnableSNI"] is True
+    assert created["HealthCheckVersion"] == 1
+    alarm = r53.get_health_check(HealthCheckId=out["Alarm"])["HealthCheck"]
+    assert alarm["HealthCheckConfig"]["AlarmIdentifier"] == {
+        "Name": "api-errors", "Region": "us-west-2"}
+    assert alarm["HealthCheckConfig"]["InsufficientDataHealthStatus"] == "LastKnownStatus"
+
+    cfn = localcloud.client("cloudformation")
+    cfn.update_stack(StackName=name, TemplateBody=json.dumps(template("false", 3)),
+                     Parameters=[{"ParameterKey": "Sni", "ParameterValue": "false"}])
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+    updated = https_check(out["Https"])
+    assert updated["HealthCheckConfig"]["EnableSNI"] is False
+    assert updated["HealthCheckConfig"]["FailureThreshold"] == 3
+    assert updated["HealthCheckConfig"]["Port"] == 443
+    assert updated["HealthCheckVersion"] == 2
+    delete(localcloud, name)
+
+
 def test_failover_records_are_kept_and_deleted_one_by_one(localcloud):
     r53 = localcloud.client("route53")
     zone_name = f"{unique('zone')}.example.test"
@@ -262,6 +315,73 @@ def test_lambda_stack_keeps_what_the_template_sets(localcloud):
     assert out["Role"] not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
     assert localcloud.client("logs").describe_log_groups(
         logGroupNamePrefix=f"/aws/lambda/{function}")["logGroups"] == []
+
+
+def mapped_function_template(function: str, log_group: str | None) -> dict[str, Any]:
+    """A function and its queue mapping whose settings come from String parameters."""
+    properties: dict[str, Any] = {
+        "FunctionName": function, "Runtime": "python3.12", "Handler": "index.handler",
+        "Timeout": {"Ref": "Timeout"},
+        "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+        "Code": {"ZipFile": "def handler(event, context):\n    print('hello from the stack')\n"}}
+    if log_group is not None:
+        properties["LoggingConfig"] = {"LogGroup": log_group, "LogFormat": "Text"}
+    return {
+        "Parameters": {name: {"Type": "String"} for name in
+                       ("Enabled", "BatchSize", "Window", "Timeout")},
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 60}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]}}},
+            "Function": {"Type": "AWS::Lambda::Function", "Properties": properties},
+            "Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+                "FunctionName": {"Ref": "Function"},
+                "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "Enabled": {"Ref": "Enabled"}, "BatchSize": {"Ref": "BatchSize"},
+                "MaximumBatchingWindowInSeconds": {"Ref": "Window"}}}},
+        "Outputs": {"Mapping": {"Value": {"Ref": "Mapping"}}}}
+
+
+def parameters(**values: str) -> list[dict[str, str]]:
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
+
+
+def test_lambda_settings_from_parameters_and_logging_config_are_kept(localcloud):
+    cfn, lambda_ = localcloud.client("cloudformation"), localcloud.client("lambda")
+    name, function = unique("fromparams"), unique("logged")
+    log_group = f"/custom/{function}"
+    localcloud.client("logs").create_log_group(logGroupName=log_group)
+    cfn.create_stack(StackName=name,
+                     TemplateBody=json.dumps(mapped_function_template(function, log_group)),
+                     Parameters=parameters(Enabled="false", BatchSize="5", Window="2",
+                                           Timeout="20"))
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    mapping_id = stack["Outputs"][0]["OutputValue"]
+
+    mapping = lambda_.get_event_source_mapping(UUID=mapping_id)
+    assert mapping["State"] == "Disabled"
+    assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (5, 2)
+    configuration = lambda_.get_function_configuration(FunctionName=function)
+    assert configuration["LoggingConfig"]["LogGroup"] == log_group
+    assert configuration["Timeout"] == 20
+    lambda_.invoke(FunctionName=function, Payload=b"{}")
+    logged = localcloud.client("logs").filter_log_events(logGroupName=log_group)["events"]
+    assert any("hello from the stack" in event["message"] for event in logged)
+
+    cfn.update_stack(StackName=name,
+                     TemplateBody=json.dumps(mapped_function_template(function, None)),
+                     Parameters=parameters(Enabled="true", BatchSize="7", Window="0",
+                                           Timeout="20"))
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+    mapping = lambda_.get_event_source_mapping(UUID=mapping_id)
+    assert (mapping["State"], mapping["BatchSize"]) == ("Enabled", 7)
+    configuration = lambda_.get_function_configuration(FunctionName=function)
+    assert configuration["LoggingConfig"]["LogGroup"] == f"/aws/lambda/{function}"
+    delete(localcloud, name)
 
 
 def test_record_set_group_creates_and_deletes_its_records(localcloud):

@@ -281,3 +281,21 @@ def test_delete_with_set_identifier_removes_only_that_record(deployed):
 
     assert deployed.resolver.resolve("a.shop.test", "A").rcode == "NXDOMAIN"
     assert deployed.answer("b.shop.test") == ["192.0.2.2"]
+
+
+def test_names_are_case_insensitive_and_stored_lower_case(deployed):
+    zone = deployed.zone("Shop.Test")
+    deployed.records(zone, a_record("API.Shop.TEST.", "192.0.2.7"))
+
+    stored = deployed.route53.list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName="Api.Shop.Test", StartRecordType="A")
+    assert stored["ResourceRecordSets"][0]["Name"] == "api.shop.test."
+    assert deployed.route53.get_hosted_zone(Id=zone)["HostedZone"]["Name"] == "shop.test."
+    assert deployed.answer("api.shop.test") == ["192.0.2.7"]
+    by_name = deployed.route53.list_hosted_zones_by_name(DNSName="SHOP.test")["HostedZones"]
+    assert [z["Id"] for z in by_name] == [zone]
+
+    deployed.route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+        "Changes": [{"Action": "DELETE", "ResourceRecordSet": a_record("api.SHOP.test",
+                                                                       "192.0.2.7")}]})
+    assert deployed.resolver.resolve("api.shop.test", "A").rcode == "NXDOMAIN"

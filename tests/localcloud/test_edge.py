@@ -220,7 +220,7 @@ def test_the_failover_answer_decides_which_region_serves_the_request(cloud):
         except urllib.error.HTTPError as error:  # e.g. 403 until the health check notices
             return f"HTTP {error.code}"
 
-    status = wait_for(lambda: next((c for c in cloud.status()["health_checks"]
+    status = wait_for(lambda: next((c for c in cloud.status()["health_checks"]["checks"]
                                     if c["id"] == check_id and c["last_probe"]), None),
                       message="the first probe of the east API")
     assert status["last_probe"] == "Success: HTTP Status Code 200, OK"

@@ -21,7 +21,7 @@ class RestApi:
     """A REST API a test builds through the API Gateway API."""
 
     def __init__(self, cloud: LocalCloudProcess, name: str, region: str = PRIMARY,
-                 openapi: dict[str, Any] | None = None) -> None:
+                 openapi: dict[str, Any] | None = None, endpoint_type: str = "REGIONAL") -> None:
         self.cloud = cloud
         self.region = region
         self.client = cloud.client("apigateway", region)
@@ -30,7 +30,7 @@ class RestApi:
         else:
             self.id = self.client.create_rest_api(
                 name=f"{name}-{uuid.uuid4().hex[:6]}",
-                endpointConfiguration={"types": ["REGIONAL"]})["id"]
+                endpointConfiguration={"types": [endpoint_type]})["id"]
         items = self.client.get_resources(restApiId=self.id)["items"]
         self.resource_ids = {"/": next(r["id"] for r in items if r["path"] == "/")}
 
@@ -354,17 +354,30 @@ def test_access_log_line_is_written_to_the_stage_log_group(localcloud: LocalClou
 
 
 def test_size_limits(localcloud: LocalCloudProcess) -> None:
-    api = RestApi(localcloud, "limits")
-    api.mock("/upload", "POST")
-    api.deploy("test")
+    """A body over 10 MB: a REGIONAL API answers it itself, through its gateway responses;
+    an EDGE API's CloudFront answers before API Gateway, in plain text."""
+    regional = RestApi(localcloud, "limits")
+    edge = RestApi(localcloud, "limits-edge", endpoint_type="EDGE")
+    for api in (regional, edge):
+        api.mock("/upload", "POST")
+        api.client.put_gateway_response(
+            restApiId=api.id, responseType="DEFAULT_4XX",
+            responseParameters={"gatewayresponse.header.X-Region": "'test-region'"})
+        api.deploy("test")
+    over_limit = b"x" * (10 * 1024 * 1024 + 1)
 
-    too_large = api.call("test", "/upload", "POST", data=b"x" * (10 * 1024 * 1024 + 1))
-    at_limit = api.call("test", "/upload", "POST", data=b"x" * (10 * 1024 * 1024),
-                        headers={"Content-Type": JSON})
-    huge_header = api.call("test", "/upload", "POST", headers={"X-Big": "h" * 11_000})
+    regional_too_large = regional.call("test", "/upload", "POST", data=over_limit)
+    edge_too_large = edge.call("test", "/upload", "POST", data=over_limit)
+    at_limit = regional.call("test", "/upload", "POST", data=b"x" * (10 * 1024 * 1024),
+                             headers={"Content-Type": JSON})
+    huge_header = regional.call("test", "/upload", "POST", headers={"X-Big": "h" * 11_000})
 
-    assert too_large.status_code == 413
-    assert too_large.text == "HTTP content length exceeded 10485760 bytes."
+    assert regional_too_large.status_code == 413
+    assert regional_too_large.json() == {"message": "Request Too Long"}
+    assert regional_too_large.headers["X-Region"] == "test-region"
+    assert edge_too_large.status_code == 413
+    assert edge_too_large.text == "HTTP content length exceeded 10485760 bytes."
+    assert "X-Region" not in edge_too_large.headers
     assert at_limit.status_code == 200
     assert huge_header.status_code == 431
     assert huge_header.text == "HTTP header is larger than 10240 bytes."

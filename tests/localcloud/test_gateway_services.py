@@ -96,6 +96,36 @@ def test_eventbridge_putevents_integration_delivers_to_a_queue(localcloud: Local
         "gw.test", "Greeting", detail)
 
 
+def test_a_body_the_service_cannot_read_is_its_400(localcloud: LocalCloudProcess) -> None:
+    """A client's malformed JSON passed through to PutEvents gets EventBridge's
+    SerializationException, which the integration responses select like any 4xx."""
+    api = RestApi(localcloud, "events-passthrough")
+    api.method("/", "POST", {
+        "type": "AWS", "integrationHttpMethod": "POST",
+        "uri": f"arn:aws:apigateway:{PRIMARY}:events:path//",
+        "credentials": gateway_role(localcloud), "passthroughBehavior": "WHEN_NO_TEMPLATES",
+        "requestParameters": {
+            "integration.request.header.X-Amz-Target": "'AWSEvents.PutEvents'",
+            "integration.request.header.Content-Type": "'application/x-amz-json-1.1'"},
+    }, [
+        {"statusCode": "200"},
+        {"statusCode": "400", "selectionPattern": r"4\d{2}",
+         "responseParameters": {"method.response.header.X-Region": f"'{PRIMARY}'"},
+         "responseTemplates": {JSON: '{"rejected": "$input.path(\'$.__type\')"}'}},
+    ])
+    api.deploy("prod")
+
+    malformed = api.call("prod", "/", "POST", data=b'{"Entries": [{"Source": ',
+                         headers={"Content-Type": JSON})
+    well_formed = api.call("prod", "/", "POST", json={"Entries": [
+        {"Source": "gw.test", "DetailType": "t", "Detail": "{}"}]})
+
+    assert malformed.status_code == 400
+    assert malformed.headers["X-Region"] == PRIMARY
+    assert malformed.json()["rejected"].endswith("SerializationException")
+    assert well_formed.status_code == 200
+
+
 def test_sqs_path_and_dynamodb_action_integrations(localcloud: LocalCloudProcess) -> None:
     sqs, dynamodb = localcloud.client("sqs"), localcloud.client("dynamodb")
     suffix = uuid.uuid4().hex[:8]

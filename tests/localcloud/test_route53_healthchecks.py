@@ -7,7 +7,10 @@ endpoint fails. A time scale of 0.02 makes a 10 s RequestInterval 0.2 s.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +20,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import LocalCloudProcess, wait_for
+from conftest import REPO, LocalCloudProcess, wait_for
 
 
 class Target:
@@ -87,7 +90,8 @@ def create_check(route53: Any, **config: Any) -> str:
 
 
 def reported(cloud: LocalCloudProcess, check_id: str) -> dict[str, Any] | None:
-    return next((c for c in cloud.status()["health_checks"] if c["id"] == check_id), None)
+    return next((c for c in cloud.status()["health_checks"]["checks"]
+                 if c["id"] == check_id), None)
 
 
 def wait_status(cloud: LocalCloudProcess, check_id: str, status: str,
@@ -331,3 +335,35 @@ Outputs:
     assert route53.get_health_check(HealthCheckId=check_id)["HealthCheck"][
         "HealthCheckConfig"]["Inverted"] is True
     wait_status(cloud, check_id, "Unhealthy", "Success")
+
+
+@pytest.mark.parametrize(("config", "sni"), [
+    ({"Type": "HTTPS"}, True),
+    ({"Type": "HTTPS_STR_MATCH", "SearchString": "ok"}, True),
+    ({"Type": "HTTPS", "EnableSNI": False}, False),
+    ({"Type": "HTTP"}, False),
+    ({"Type": "TCP"}, False),
+])
+def test_enable_sni_defaults_to_true_for_https_checks(cloud, route53, config, sni):
+    check_id = create_check(route53, Port=closed_port(), **config)
+
+    stored = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]
+    assert stored["HealthCheckConfig"]["EnableSNI"] is sni
+    route53.delete_health_check(HealthCheckId=check_id)
+
+
+def test_localcloud_status_shows_each_check_with_its_status(cloud, route53, target):
+    healthy = create_check(route53, Port=target.port, ResourcePath="/cli")
+    failing = create_check(route53, Type="TCP", Port=closed_port())
+    wait_status(cloud, healthy, "Healthy", "Success")
+    wait_status(cloud, failing, "Unhealthy")
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "localcloud", "status", "--port", str(cloud.port)],
+        cwd=REPO, env=cloud.env, capture_output=True, text=True, timeout=30)
+
+    assert shown.returncode == 0, shown.stderr
+    checks = {c["id"]: c for c in json.loads(shown.stdout)["health_checks"]["checks"]}
+    assert checks[healthy]["status"] == "Healthy"
+    assert checks[healthy]["last_probe"] == "Success: HTTP Status Code 200, OK"
+    assert checks[failing]["status"] == "Unhealthy"
