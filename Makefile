@@ -28,7 +28,7 @@ setup: $(STAMP) ## Create or update .venv from the pinned requirements (idempote
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 demo: setup ## Start the local cloud, deploy both regions, run a failover drill, print a summary
@@ -76,6 +76,9 @@ lock: ## Re-lock requirements.txt from requirements.in in a clean venv
 	{ echo "# Full lock of requirements.in (pip freeze in a clean venv). Regenerate with \`make lock\`."; \
 	  .lock-venv/bin/pip freeze; } > requirements.txt
 	rm -rf .lock-venv
+
+bench: setup ## Benchmarks (figures printed; results in bench/results.json)
+	$(BIN)/python bench/localcloud_bench.py --json build/localcloud-bench.json
 
 clean: ## Stop the local cloud and remove build output (keeps .venv)
 	-$(BIN)/localcloud stop

@@ -62,10 +62,12 @@ from .lambda_worker import LogLine, RunResult, WorkerProcess
 
 log = logging.getLogger("localcloud.lambda")
 
-# At most this many execution environments (worker processes) per function version run at once.
-MAX_WORKERS_PER_FUNCTION = 4
+# At most this many execution environments (worker processes, ~45 MB each) per function
+# version run at once (LOCALCLOUD_LAMBDA_CONCURRENCY; Lambda's own limit is far higher, but a
+# laptop's memory is not).
+MAX_WORKERS_PER_FUNCTION = max(1, int(os.environ.get("LOCALCLOUD_LAMBDA_CONCURRENCY", "2")))
 # Batches one SQS mapping has in flight at once, unless its ScalingConfig says fewer.
-DEFAULT_SQS_CONCURRENCY = 4
+DEFAULT_SQS_CONCURRENCY = MAX_WORKERS_PER_FUNCTION
 # An environment unused for this long is shut down, as Lambda reclaims idle environments.
 WORKER_IDLE_SECONDS = 300.0
 # How often mappings and functions are re-read when nothing wakes the supervisor earlier.

@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import http
 import json
 import logging
 import re
@@ -123,6 +124,14 @@ class Target:
 
 # -- Routing ---------------------------------------------------------------------------------
 
+
+
+def status_line(code: int) -> str:
+    """``403 Forbidden``: the reason phrase as API Gateway sends it (werkzeug upper-cases it)."""
+    try:
+        return f"{code} {http.HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Unknown"
 
 def _segments(raw_path: str) -> list[str]:
     return [unquote(part) for part in raw_path.split("/") if part]
@@ -705,7 +714,7 @@ class Gateway:
         headers["x-amzn-RequestId"] = context["requestId"]
         headers["x-amz-apigw-id"] = context["extendedRequestId"]
         headers["Content-Length"] = str(len(response.body))
-        result = Response(response.body, status=response.status, headers=headers)
+        result = Response(response.body, status=status_line(response.status), headers=headers)
         result.automatically_set_content_length = False
         return result(environ, start_response)
 
@@ -713,7 +722,7 @@ class Gateway:
     def _forbidden(environ: dict[str, Any], start_response: Any) -> Any:
         """No such API, stage or mapping: API Gateway's fixed answer."""
         response = Response(
-            '{"message":"Forbidden"}', status=403, mimetype="application/json",
+            '{"message":"Forbidden"}', status=status_line(403), mimetype="application/json",
             headers={"x-amzn-RequestId": str(uuid.uuid4()),
                      "x-amzn-ErrorType": "ForbiddenException",
                      "x-amz-apigw-id": _extended_request_id()})
@@ -760,7 +769,8 @@ def _check_headers(environ: dict[str, Any]) -> Response | None:
         if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             header_bytes += len(key) + len(str(value))
     if header_bytes > MAX_HEADER_BYTES:
-        return Response(f"HTTP header is larger than {MAX_HEADER_BYTES} bytes.", status=431,
+        return Response(f"HTTP header is larger than {MAX_HEADER_BYTES} bytes.",
+                        status=status_line(431),
                         content_type="text; charset=utf-8")
     return None
 
@@ -782,7 +792,8 @@ def _read_body(environ: dict[str, Any], request: Request) -> tuple[bytes, bool]:
 
 
 def _too_large() -> Response:
-    return Response(f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.", status=413,
+    return Response(f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.",
+                    status=status_line(413),
                     content_type="text; charset=utf-8")
 
 

@@ -265,8 +265,9 @@ def test_a_slow_function_holds_up_neither_other_mappings_nor_its_own_batches(
     slow = wait_for(lambda: all(setup.seen(f"slow-{n}") for n in range(3))
                     and [setup.seen(f"slow-{n}") for n in range(3)], timeout=15,
                     message="the slow batches")
-    # One batch per message, run side by side in separate execution environments.
-    assert len({item["stream"] for item in slow}) == 3
+    # One batch per message, run side by side in separate execution environments, as many as
+    # the local concurrency cap allows (LOCALCLOUD_LAMBDA_CONCURRENCY, default 2).
+    assert len({item["stream"] for item in slow}) == 2
 
 
 def test_disabling_or_deleting_a_mapping_stops_delivery(setup: Setup) -> None:

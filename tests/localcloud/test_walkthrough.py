@@ -270,11 +270,13 @@ def curl(cloud: LocalCloudProcess, method: str, path: str, host: str,
     command = [CURL, "-sS", "-i", "--max-time", "15", "-X", method, "-H", f"Host: {host}"]
     if body is not None:
         command += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    result = subprocess.run([*command, f"{cloud.url}{path}"], capture_output=True, text=True,
-                            timeout=30)
-    assert result.returncode == 0, result.stderr
-    head, _, text = result.stdout.replace("\r\n", "\n").rpartition("\n\n")
-    lines = head.split("\n\n")[-1].split("\n")  # the last head, should curl show a 100 first
+    # Bytes, not text: universal newlines would blur the CRLF that ends the head.
+    result = subprocess.run([*command, f"{cloud.url}{path}"], capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr.decode()
+    head, _, text = result.stdout.decode().partition("\r\n\r\n")
+    while head.split()[1].startswith("1"):  # an interim answer (100 Continue) comes first
+        head, _, text = text.partition("\r\n\r\n")
+    lines = head.split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
     return HttpAnswer(int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, text)
 

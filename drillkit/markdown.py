@@ -1,0 +1,72 @@
+"""The report as Markdown: verdict, figures, traffic, latency, steps, and the timeline image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .report import PHASES
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def render(report: dict[str, Any], svg_name: str) -> str:
+    traffic = report["traffic"]
+    lines = [
+        f"# Failover drill: {report.get('deployment_name') or 'unnamed deployment'}",
+        "",
+        f"**Verdict: {report['verdict'].upper()}** — mode `{report.get('mode')}`, primary "
+        f"`{report.get('primary_region')}`, secondary `{report.get('secondary_region')}`, "
+        f"run `{report.get('run_id')}`, generated {report['generated_at']}.",
+        "",
+    ]
+    if report["reasons"]:
+        lines += ["Why it failed:", ""] + [f"- {reason}" for reason in report["reasons"]] + [""]
+    lines += ["## Figures", ""]
+    lines += _table(["figure", "seconds", "from", "to"], [
+        ["detection", report["detection_seconds"], report["fault_injected_at"],
+         report["unhealthy_detected_at"]],
+        ["failover", report["failover_seconds"], report["fault_injected_at"],
+         report["first_secondary_response_at"]],
+        ["failback", report["failback_seconds"], report["restore_started_at"],
+         report["first_primary_response_after_restore_at"]],
+        ["health-check budget (interval x threshold x time scale)",
+         report["effective_limit_seconds"], "", ""],
+    ])
+    lines += ["## Traffic", ""]
+    lines += _table(["sent", "accepted", "rejected", "no answer", "persisted", "lost",
+                     "duplicates"],
+                    [[traffic[k] for k in ("sent", "accepted", "rejected", "errors",
+                                           "persisted", "lost", "duplicates")]])
+    if traffic.get("by_region"):
+        lines += _table(["answered by (2xx)", "requests"],
+                        [[region, count] for region, count in traffic["by_region"].items()])
+    if report.get("lost_markers"):
+        lines += ["Lost: " + ", ".join(f"`{m}`" for m in report["lost_markers"][:20]), ""]
+    lines += ["## Latency (ms, answered requests, by when the answer came)", ""]
+    lines += _table(["phase", "requests", "p50", "p95"],
+                    [[phase, report["latency_ms"][phase]["count"],
+                      report["latency_ms"][phase]["p50"], report["latency_ms"][phase]["p95"]]
+                     for phase in PHASES])
+    lines += ["## Steps", ""]
+    lines += _table(["step", "result", "started", "finished", "message"],
+                    [[s.get("name"), s.get("result"), s.get("started_at"), s.get("finished_at"),
+                      s.get("message") or ""] for s in report["steps"]])
+    lines += ["## Checks", ""]
+    lines += _table(["check", "result"], [[name, value] for name, value
+                                          in report["checks"].items()])
+    if report["errors"]:
+        lines += ["## Errors", ""] + [f"- {_cell(error)}" for error in report["errors"]] + [""]
+    lines += ["## Timeline", "", f"![timeline]({svg_name})", ""]
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""``drillkit report``: the drill's figures and verdict, from what clients saw.
+
+Inputs: the run's traffic log (requests and health samples), ``reconcile.json``, and the
+playbook's timeline (when it injected the fault, saw it detected, started the restore, saw the
+primary healthy again; its steps and checks). Every figure and rule is described in
+``docs/drill-report.md``; the functions here are the single place they are computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import records, timeutil
+
+TIMELINE_MARKS = ("fault_injected_at", "unhealthy_detected_at", "restore_started_at",
+                  "healthy_again_at")
+CHECKS = ("failover_verified", "secondary_processed", "failback_verified", "restored")
+PHASES = ("before_fault", "outage", "after_failback")
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least ``share`` of values ≤ it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
+
+
+def first_accepted(requests: list[dict[str, Any]], region: str | None,
+                   since: datetime | None) -> datetime | None:
+    """When the first 2xx answered by ``region`` arrived at or after ``since``."""
+    if region is None or since is None:
+        return None
+    answers = [timeutil.parse(r["received_at"]) for r in requests
+               if records.is_accepted(r) and r.get("region") == region]
+    later = [moment for moment in answers if moment is not None and moment >= since]
+    return min(later) if later else None
+
+
+def phase_of(answered_at: datetime, fault: datetime | None,
+             failback: datetime | None) -> str:
+    """``before_fault`` / ``outage`` (until failback) / ``after_failback``."""
+    if fault is None or answered_at < fault:
+        return "before_fault"
+    if failback is None or answered_at < failback:
+        return "outage"
+    return "after_failback"
+
+
+def latency_by_phase(requests: list[dict[str, Any]], fault: datetime | None,
+                     failback: datetime | None) -> dict[str, dict[str, Any]]:
+    """p50/p95 of answered requests' latency (ms), by the phase in which they were answered.
+
+    By the answer, not the send: the request whose answer marks the failback belongs after it.
+    """
+    samples: dict[str, list[float]] = {phase: [] for phase in PHASES}
+    for request in requests:
+        answered_at = timeutil.parse(request.get("received_at"))
+        if request.get("status") is None or answered_at is None:
+            continue
+        samples[phase_of(answered_at, fault, failback)].append(float(request["latency_ms"]))
+    return {phase: {"count": len(values), "p50": percentile(values, 0.50),
+                    "p95": percentile(values, 0.95)}
+            for phase, values in samples.items()}
+
+
+def health_transitions(log: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per health-check label, the samples at which its state changed (the first one too)."""
+    transitions: dict[str, list[dict[str, Any]]] = {}
+    for sample in sorted(records.of_type(log, "health"), key=lambda s: s["at"]):
+        changes = transitions.setdefault(sample["label"], [])
+        if not changes or changes[-1]["healthy"] != sample.get("healthy"):
+            changes.append({"at": sample["at"], "healthy": sample.get("healthy"),
+                            "status": sample.get("status")})
+    return transitions
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return timeutil.iso(moment) if moment is not None else None
+
+
+def verdict_reasons(report: dict[str, Any]) -> list[str]:
+    """Why the drill did not pass; empty when it did."""
+    reasons: list[str] = []
+    checks = report.get("checks") or {}
+    reasons += [f"check {name} is not true" for name in CHECKS if checks.get(name) is not True]
+    steps = report.get("steps") or []
+    if not steps:
+        reasons.append("the timeline lists no steps")
+    for step in steps:
+        if step.get("result") != "ok":
+            message = f": {step['message']}" if step.get("message") else ""
+            reasons.append(f"step {step.get('name')} {step.get('result') or 'has no result'}"
+                           f"{message}")
+    traffic = report["traffic"]
+    if traffic.get("lost") is None:
+        reasons.append("no reconciliation (run `drillkit reconcile` first)")
+    elif traffic["lost"] > 0:
+        reasons.append(f"{traffic['lost']} accepted event(s) lost")
+    for name in (*TIMELINE_MARKS, "first_secondary_response_at",
+                 "first_primary_response_after_restore_at", "detection_seconds",
+                 "failover_seconds", "failback_seconds", "effective_limit_seconds"):
+        if report.get(name) is None:
+            reasons.append(f"no {name}")
+    reasons += [f"playbook error: {error}" for error in report.get("errors") or []]
+    return reasons
+
+
+def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | None,
+                 timeline: dict[str, Any], generated_at: datetime) -> dict[str, Any]:
+    """The report's JSON document."""
+    requests = records.requests(log)
+    marks = {name: timeutil.parse(timeline.get(name)) for name in TIMELINE_MARKS}
+    fault, restore = marks["fault_injected_at"], marks["restore_started_at"]
+    first_secondary = first_accepted(requests, timeline.get("secondary_region"), fault)
+    first_primary = first_accepted(requests, timeline.get("primary_region"), restore)
+    health_check = timeline.get("health_check") or {}
+    try:
+        limit = (float(health_check["request_interval"])
+                 * float(health_check["failure_threshold"])
+                 * float(health_check.get("time_scale") or 1.0))
+    except (KeyError, TypeError, ValueError):
+        limit = None
+    summary = records.summarize(log)
+    source = reconciliation or {}
+    traffic = {
+        "sent": source.get("sent", summary["sent"]),
+        "accepted": source.get("accepted", summary["accepted"]),
+        "rejected": source.get("rejected", summary["rejected"]),
+        "errors": source.get("errors", summary["errors"]),
+        "persisted": source.get("persisted"),
+        "lost": source.get("lost"),
+        "duplicates": source.get("duplicates"),
+        "by_region": summary["by_region"],
+    }
+    report: dict[str, Any] = {
+        "generated_at": timeutil.iso(generated_at),
+        "run_id": records.run_id(log),
+        "mode": timeline.get("mode"),
+        "deployment_name": timeline.get("deployment_name"),
+        "primary_region": timeline.get("primary_region"),
+        "secondary_region": timeline.get("secondary_region"),
+        "health_check": health_check,
+        **{name: _iso(moment) for name, moment in marks.items()},
+        "first_secondary_response_at": _iso(first_secondary),
+        "first_primary_response_after_restore_at": _iso(first_primary),
+        "detection_seconds": timeutil.seconds_between(fault,
+                                                      marks["unhealthy_detected_at"]),
+        "failover_seconds": timeutil.seconds_between(fault, first_secondary),
+        "failback_seconds": timeutil.seconds_between(restore, first_primary),
+        "effective_limit_seconds": round(limit, 6) if limit is not None else None,
+        "traffic": traffic,
+        "lost_markers": source.get("lost_markers", []),
+        "latency_ms": latency_by_phase(requests, fault,
+                                       first_primary or marks["healthy_again_at"]),
+        "health": health_transitions(log),
+        "steps": timeline.get("steps") or [],
+        "checks": timeline.get("checks") or {},
+        "errors": timeline.get("errors") or [],
+    }
+    reasons = verdict_reasons(report)
+    report["verdict"] = "fail" if reasons else "pass"
+    report["reasons"] = reasons
+    return report
+
+
+def _unique_stem(out_dir: Path, stamp: str) -> Path:
+    stem = out_dir / f"drill-{stamp}"
+    counter = 2
+    while stem.with_suffix(".json").exists():
+        stem = out_dir / f"drill-{stamp}-{counter}"
+        counter += 1
+    return stem
+
+
+def write_report(report: dict[str, Any], log: list[dict[str, Any]], out_dir: Path,
+                 generated_at: datetime) -> dict[str, str]:
+    """Write ``drill-<stamp>.{json,md,svg}`` and ``latest.json``; return their paths."""
+    from . import chart, markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = _unique_stem(out_dir, generated_at.strftime("%Y%m%dT%H%M%SZ"))
+    paths = {"json_path": str(stem.with_suffix(".json")),
+             "markdown_path": str(stem.with_suffix(".md")),
+             "svg_path": str(stem.with_suffix(".svg"))}
+    chart.write_svg(report, log, Path(paths["svg_path"]))
+    Path(paths["markdown_path"]).write_text(
+        markdown.render(report, Path(paths["svg_path"]).name), encoding="utf-8")
+    Path(paths["json_path"]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "latest.json").write_text(json.dumps({**report, **paths}, indent=2) + "\n",
+                                         encoding="utf-8")
+    return paths
+
+
+def summary_lines(report: dict[str, Any], paths: dict[str, str]) -> list[str]:
+    """The short human summary ``drillkit report`` prints."""
+    traffic = report["traffic"]
+
+    def seconds(name: str) -> str:
+        value = report.get(name)
+        return f"{value:.2f}s" if value is not None else "n/a"
+
+    lines = [
+        f"drill {report.get('deployment_name') or ''} ({report.get('mode') or 'unknown mode'}): "
+        f"{report['verdict'].upper()}",
+        f"detection {seconds('detection_seconds')} (health-check budget "
+        f"{seconds('effective_limit_seconds')}), failover {seconds('failover_seconds')}, "
+        f"failback {seconds('failback_seconds')}",
+        f"traffic: {traffic['sent']} sent, {traffic['accepted']} accepted, "
+        f"{traffic['rejected']} rejected, {traffic['errors']} without answer",
+        f"events: {traffic['persisted']} persisted, {traffic['lost']} lost, "
+        f"{traffic['duplicates']} duplicated",
+    ]
+    lines += [f"  reason: {reason}" for reason in report["reasons"][:4]]
+    if len(report["reasons"]) > 4:
+        lines.append(f"  ... and {len(report['reasons']) - 4} more (see the report)")
+    lines.append(f"report: {paths['markdown_path']} (timeline {paths['svg_path']})")
+    return lines
