@@ -153,6 +153,8 @@ class CheckState:
     measured_healthy: bool = True
     consecutive: int = 0  # consecutive results disagreeing with measured_healthy
     last_result: ProbeResult | None = None
+    # The latest probe that agrees with measured_healthy: what the checker reports.
+    reported_result: ProbeResult | None = None
     last_change: dt.datetime = field(default_factory=_utcnow)
     next_due: float = 0.0
     in_flight: bool = False
@@ -351,12 +353,20 @@ class HealthChecker:
             return None if state is None else state.healthy
 
     def observations(self, check_id: str) -> list[dict[str, Any]]:
-        """GetHealthCheckStatus's observations: one per checker region, all from our probe."""
+        """GetHealthCheckStatus's observations: one per checker region, all from our probe.
+
+        Each observation is the checker's report: a checker applies FailureThreshold before it
+        reports the endpoint's status as changed, so the report is the latest probe that agrees
+        with the checker's status (a single failed probe below the threshold leaves it
+        "Success"). Inverted and Disabled are not applied here: they change the health check's
+        status (what DNS routes by), not what the checkers observe of the endpoint.
+        """
         with self._lock:
             state = self._states.get(check_id)
             if state is None or state.last_result is None:
                 return []
-            result, regions = state.last_result, state.spec.regions
+            result = state.reported_result or state.last_result
+            regions = state.spec.regions
         return [
             {
                 "Region": region,
@@ -468,11 +478,13 @@ class HealthChecker:
             was = state.healthy
             if result.ok == state.measured_healthy:
                 state.consecutive = 0
+                state.reported_result = result
             else:
                 state.consecutive += 1
                 if state.consecutive >= state.spec.failure_threshold:
                     state.measured_healthy = result.ok
                     state.consecutive = 0
+                    state.reported_result = result
             changed = state.healthy != was
             if changed:
                 state.last_change = _utcnow()

@@ -1,9 +1,9 @@
 """CloudFormation on the local cloud: the stack lifecycle AWS runs and the models moto lacks.
 
 ``core`` replaces moto's stack lifecycle (unsupported types fail, per-resource events,
-rollback, complete deletes), ``actions`` the API actions around it, ``intrinsics`` what moto
-resolves differently; the service modules define models moto lacks or gets wrong (``model``
-is their shared base).
+rollback, complete deletes), ``actions`` the API actions around it, ``drift`` drift detection,
+``intrinsics`` what moto resolves differently; the service modules define models moto lacks or
+gets wrong (``model`` is their shared base).
 ``install()`` registers them: moto finds models among the direct subclasses of
 ``CloudFormationModel`` through three cached lookups, cleared here once the modules have
 defined their classes (a later class for the same type wins).
@@ -37,11 +37,12 @@ def install() -> None:
         return
     _installed = True
     from ..apigateway import control
-    from . import actions, core, intrinsics
+    from . import actions, core, drift, intrinsics
 
     control.install()  # the API Gateway models create through the fixed backend methods
     core.install()
     actions.install()
+    drift.install()  # after actions: it wraps ListStackResources and the DTO
     intrinsics.install()
     for name in SERVICE_MODULES:
         module = importlib.import_module(name)

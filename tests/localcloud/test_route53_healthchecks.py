@@ -139,6 +139,23 @@ def test_http_check_fails_after_threshold_and_recovers(cloud, route53, target):
         "Success: HTTP Status Code 302")
 
 
+def test_checkers_report_a_change_only_after_the_failure_threshold(cloud, route53, target):
+    """A single failed probe below the threshold leaves the checkers' report at Success."""
+    check_id = create_check(route53, Port=target.port, ResourcePath="/threshold",
+                            FailureThreshold=10)
+    wait_status(cloud, check_id, "Healthy", "Success")
+    target.code = 500
+    hits_before = target.hits("/threshold")
+    wait_for(lambda: target.hits("/threshold") - hits_before >= 3, message="three failed probes")
+    assert (reported(cloud, check_id) or {})["status"] == "Healthy"
+    assert observations(route53, check_id)[0]["StatusReport"]["Status"] == \
+        "Success: HTTP Status Code 200, OK"
+
+    wait_status(cloud, check_id, "Unhealthy")
+    assert observations(route53, check_id)[0]["StatusReport"]["Status"] == \
+        "Failure: HTTP Status Code 500, Internal Server Error"
+
+
 def test_probe_sends_the_domain_name_and_path(cloud, route53, target):
     check_id = create_check(route53, Port=target.port, ResourcePath="/ping?deep=1",
                             FullyQualifiedDomainName="status.example.net",
