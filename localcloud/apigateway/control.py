@@ -350,8 +350,16 @@ def _default_method_settings(self: Any) -> dict[str, Any]:
 
 
 def method_settings_key(resource_path: str, http_method: str) -> str:
-    """The key of a stage's methodSettings entry: ``*/*``, ``~1pets/GET``."""
-    path = "*" if resource_path in ("/*", "*") else resource_path.replace("/", "~1")
+    """The key of a stage's methodSettings entry: ``*/*``, ``~1pets/GET``.
+
+    CloudFormation's ResourcePath is ``/pets`` or, as documented, already encoded ``/~1pets``.
+    """
+    if resource_path in ("/*", "*"):
+        path = "*"
+    elif "~1" in resource_path:
+        path = resource_path[1:] if resource_path.startswith("/") else resource_path
+    else:
+        path = resource_path.replace("/", "~1")
     return f"{path}/{http_method}"
 
 

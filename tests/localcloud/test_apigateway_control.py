@@ -260,3 +260,13 @@ def test_deleting_what_does_not_exist_is_not_found(localcloud):
         apigw.delete_resource(restApiId=api_id, resourceId="nosuchres")
     assert raised.value.response["Error"]["Code"] == "NotFoundException"
     apigw.delete_rest_api(restApiId=api_id)
+
+
+@pytest.mark.parametrize(("resource_path", "key"), [
+    ("/*", "*/*"), ("/pets", "~1pets/GET"), ("/~1pets", "~1pets/GET"),
+    ("/pets/{id}", "~1pets~1{id}/GET"),
+])
+def test_method_settings_keys_follow_aws_encoding(resource_path: str, key: str) -> None:
+    from localcloud.apigateway.control import method_settings_key
+
+    assert method_settings_key(resource_path, "*" if key.startswith("*") else "GET") == key

@@ -92,11 +92,10 @@ def detect(cloud: Any, stack_name: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def drifts(cloud: Any, stack_name: str, *statuses: str) -> dict[str, dict[str, Any]]:
-    cfn = cloud.client("cloudformation")
-    found = cfn.describe_stack_resource_drifts(
-        StackName=stack_name, StackResourceDriftStatusFilters=list(statuses)
-    )["StackResourceDrifts"] if statuses else cfn.describe_stack_resource_drifts(
-        StackName=stack_name)["StackResourceDrifts"]
+    """The last drift result of each resource, by logical id (only ``statuses`` if given)."""
+    filters = {"StackResourceDriftStatusFilters": list(statuses)} if statuses else {}
+    found = cloud.client("cloudformation").describe_stack_resource_drifts(
+        StackName=stack_name, **filters)["StackResourceDrifts"]
     return {d["LogicalResourceId"]: d for d in found}
 
 
@@ -198,6 +197,26 @@ def test_deleted_stage_drifts_until_recreated_with_the_same_settings(
     status = detect(localcloud, name)
     assert (status["StackDriftStatus"], status["DriftedStackResourceCount"]) == ("IN_SYNC", 0)
     assert resource_drift_status(localcloud, name, "Mapping") == "IN_SYNC"
+
+
+
+def test_an_api_deleted_out_of_band_deletes_its_parts(
+        localcloud: Any, api_stack: dict[str, Any]) -> None:
+    apigw = localcloud.client("apigateway")
+    name, ids = api_stack["name"], api_stack["ids"]
+    apigw.delete_base_path_mapping(domainName=api_stack["domain"], basePath="(none)")
+    apigw.delete_domain_name(domainName=api_stack["domain"])
+    apigw.delete_rest_api(restApiId=ids["Api"])
+    localcloud.client("iam").delete_role(RoleName=ids["Role"])
+
+    status = detect(localcloud, name)
+
+    deleted = {"Api", "Get", "Deployment", "Stage", "Domain", "Mapping", "Role"}
+    assert (status["StackDriftStatus"], status["DriftedStackResourceCount"]) == \
+        ("DRIFTED", len(deleted))
+    assert set(drifts(localcloud, name, "DELETED")) == deleted
+    assert set(drifts(localcloud, name, "IN_SYNC")) == {"Queue", "Function"}
+    assert resource_drift_status(localcloud, name, "Cert") == "NOT_CHECKED"
 
 
 # -- settings changed through the service APIs ---------------------------------------------
