@@ -435,6 +435,28 @@ def put_rest_api_backend(self: Any, function_id: str, api_doc: dict[str, Any],
 _installed = False
 
 
+def _stage_apply_operations(original: Any) -> Any:
+    """UpdateStage that also removes a method setting (``remove /{path}/{method}``), as AWS
+    does; moto ignored that operation, so a stage could not be brought back to fewer settings.
+    """
+    def apply_operations(self: Any, patch_operations: list[dict[str, Any]]) -> Any:
+        rest = []
+        for op in patch_operations:
+            parts = op.get("path", "").split("/")
+            if op.get("op") == "remove" and len(parts) == 3 and parts[1] and parts[2]:
+                key = f"{parts[1]}/{parts[2]}"
+                if key not in self.method_settings:
+                    raise BadRequestException(
+                        f"Cannot remove method setting {key} because there is no method "
+                        "setting for this method")
+                del self.method_settings[key]
+            else:
+                rest.append(op)
+        return original(self, rest)
+
+    return apply_operations
+
+
 def install() -> None:
     global _installed
     if _installed:
@@ -461,6 +483,8 @@ def install() -> None:
         apigw_models.RestAPI.create_deployment)
     apigw_models.RestAPI.delete_deployment = delete_deployment
     apigw_models.Stage._get_default_method_settings = _default_method_settings
+    apigw_models.Stage.apply_operations = _stage_apply_operations(
+        apigw_models.Stage.apply_operations)
     response = apigw_responses.APIGatewayResponse
     response.import_rest_api = import_rest_api_response
     response.put_rest_api = put_rest_api_response

@@ -270,3 +270,27 @@ def test_method_settings_keys_follow_aws_encoding(resource_path: str, key: str) 
     from localcloud.apigateway.control import method_settings_key
 
     assert method_settings_key(resource_path, "*" if key.startswith("*") else "GET") == key
+
+
+def test_update_stage_removes_a_method_setting(localcloud) -> None:
+    apigw = localcloud.client("apigateway", "eu-west-1")
+    api = apigw.create_rest_api(name="remove-setting")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK",
+                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    deployment = apigw.create_deployment(restApiId=api)["id"]
+    apigw.create_stage(restApiId=api, stageName="s", deploymentId=deployment)
+    apigw.update_stage(restApiId=api, stageName="s", patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "5"},
+        {"op": "replace", "path": "/~1/GET/throttling/rateLimit", "value": "7"}])
+    assert set(apigw.get_stage(restApiId=api, stageName="s")["methodSettings"]) == {
+        "*/*", "~1/GET"}
+
+    apigw.update_stage(restApiId=api, stageName="s",
+                       patchOperations=[{"op": "remove", "path": "/~1/GET"}])
+    assert set(apigw.get_stage(restApiId=api, stageName="s")["methodSettings"]) == {"*/*"}
+
+    with pytest.raises(apigw.exceptions.BadRequestException, match="no method setting"):
+        apigw.update_stage(restApiId=api, stageName="s",
+                           patchOperations=[{"op": "remove", "path": "/~1/GET"}])
