@@ -16,6 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 PLAYBOOK := $(BIN)/ansible-playbook
 PYTEST_ARGS ?=
+DRILL_MODE ?= unplanned
 
 .PHONY: help setup demo deploy drill restore cleanup preflight summary test lint pytest molecule \
         localcloud-start localcloud-stop localcloud-status lock bench clean
@@ -34,7 +35,15 @@ $(STAMP): requirements.txt pyproject.toml
 demo: setup ## Start the local cloud, deploy both regions, run a failover drill, print a summary
 	$(BIN)/localcloud start
 	$(PLAYBOOK) playbooks/deploy.yml
+	$(PLAYBOOK) playbooks/failover_drill.yml
 	@$(MAKE) --no-print-directory summary
+	@echo "Drill report: reports/latest.json (and the .md/.svg next to it). Stop the local cloud: make localcloud-stop"
+
+drill: setup ## Run a failover drill (DRILL_MODE=unplanned|planned)
+	$(PLAYBOOK) playbooks/failover_drill.yml -e drill_mode=$(DRILL_MODE)
+
+restore: setup ## Bring the primary back to its deployed state
+	$(PLAYBOOK) playbooks/restore.yml
 
 deploy: setup ## Deploy both regions (default inventory: the local cloud)
 	$(PLAYBOOK) playbooks/deploy.yml

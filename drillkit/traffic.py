@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 
 from . import records, timeutil
 
+#: How often the sampler re-reads each check's Inverted/Disabled flags.
+FLAGS_REFRESH_SECONDS = 2.0
 #: Route 53 considers an endpoint healthy when more than 18 % of its checkers report it healthy.
 HEALTHY_SHARE = 0.18
 MAX_WORKERS = 512
@@ -203,13 +205,17 @@ class Sender:
         })
 
 
-def health_sample(client: Any, label: str, check_id: str) -> dict[str, Any]:
+def health_sample(client: Any, label: str, check_id: str,
+                  flags: dict[str, bool] | None = None) -> dict[str, Any]:
     """One GetHealthCheckStatus call as a ``health`` record.
 
     ``healthy`` follows Route 53's rule (more than 18 % of the checkers' observations report
-    ``Success``); it is None when there are no observations yet or the call failed, because
-    then the status is unknown rather than unhealthy.
+    ``Success``), then the check's own flags (``flags``, from GetHealthCheck): an inverted
+    check reports the opposite, a disabled one is always healthy - so a planned drill's
+    inverted primary shows as unhealthy. It is None when there are no observations yet or the
+    call failed, because then the status is unknown rather than unhealthy.
     """
+    flags = flags or {}
     record: dict[str, Any] = {"type": "health", "at": timeutil.iso(timeutil.now()),
                               "label": label, "health_check_id": check_id,
                               "healthy": None, "status": None}
@@ -222,10 +228,25 @@ def health_sample(client: Any, label: str, check_id: str) -> dict[str, Any]:
     statuses = [o.get("StatusReport", {}).get("Status", "") for o in observations]
     if statuses:
         successes = sum(1 for s in statuses if s.startswith("Success"))
-        record["healthy"] = successes / len(statuses) > HEALTHY_SHARE
+        observed = successes / len(statuses) > HEALTHY_SHARE
+        inverted = bool(flags.get("inverted"))
+        record["healthy"] = True if flags.get("disabled") else observed != inverted
         record["status"] = statuses[0]
+    if flags.get("inverted"):
+        record["inverted"] = True
+    if flags.get("disabled"):
+        record["disabled"] = True
     record["observations"] = len(statuses)
     return record
+
+
+def health_flags(client: Any, check_id: str) -> dict[str, bool] | None:
+    """The check's Inverted and Disabled flags (None when they cannot be read now)."""
+    try:
+        config = client.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
+    except Exception:  # the next refresh tries again; the sample keeps the last known flags
+        return None
+    return {"inverted": bool(config.get("Inverted")), "disabled": bool(config.get("Disabled"))}
 
 
 def route53_client(options: TrafficOptions) -> Any:
@@ -254,9 +275,19 @@ class HealthSampler:
 
     def run(self, stop: threading.Event) -> None:
         client = self.client_factory(self.options)
+        flags: dict[str, dict[str, bool]] = {}
+        flags_read = 0.0
         while True:
+            # The flags change rarely (a planned drill inverts a check): re-read them every
+            # FLAGS_REFRESH_SECONDS, keeping Route 53's API calls well under its rate limit.
+            if time.monotonic() - flags_read >= FLAGS_REFRESH_SECONDS:
+                flags_read = time.monotonic()
+                for check_id in self.options.health_checks.values():
+                    fresh = health_flags(client, check_id)
+                    if fresh is not None:
+                        flags[check_id] = fresh
             for label, check_id in self.options.health_checks.items():
-                self.writer.write(health_sample(client, label, check_id))
+                self.writer.write(health_sample(client, label, check_id, flags.get(check_id)))
             if stop.wait(self.options.health_poll_interval):
                 return
 

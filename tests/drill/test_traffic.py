@@ -289,6 +289,18 @@ def test_health_samples_follow_route53(api, run_dir, localcloud: LocalCloudProce
         failed = wait_for(lambda: sample("PRIMARY", False, after=seen), timeout=15,
                           message="PRIMARY unhealthy after its target failed")
         assert failed["status"].startswith("Failure: HTTP Status Code 500")
+
+        # A planned drill inverts the check: the endpoint still answers, the check is unhealthy.
+        primary_target.code = 200
+        seen = len([s for s in logged(run_dir, "health") if s["label"] == "PRIMARY"])
+        wait_for(lambda: sample("PRIMARY", True, after=seen), timeout=15,
+                 message="PRIMARY healthy again")
+        route53.update_health_check(HealthCheckId=ids["PRIMARY"], Inverted=True)
+        seen = len([s for s in logged(run_dir, "health") if s["label"] == "PRIMARY"])
+        inverted = wait_for(lambda: sample("PRIMARY", False, after=seen), timeout=15,
+                            message="PRIMARY unhealthy once inverted")
+        assert inverted["status"].startswith("Success: HTTP Status Code 200")
+        assert inverted["inverted"] is True
     finally:
         drillkit("traffic", "stop", "--run-dir", str(run_dir))
         for label in ids:
