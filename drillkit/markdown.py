@@ -42,7 +42,7 @@ def render(report: dict[str, Any], svg_name: str) -> str:
         ["failback", report["failback_seconds"], report["restore_started_at"],
          report["first_primary_response_after_restore_at"]],
         ["health-check budget (interval x threshold x time scale)",
-         report["effective_limit_seconds"], "", ""],
+         report["health_check"].get("effective_limit_seconds"), "", ""],
     ])
     lines += ["## Traffic", ""]
     lines += _table(["sent", "accepted", "rejected", "no answer", "persisted", "lost",

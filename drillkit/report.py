@@ -108,7 +108,7 @@ def verdict_reasons(report: dict[str, Any]) -> list[str]:
         reasons.append(f"{traffic['lost']} accepted event(s) lost")
     for name in (*TIMELINE_MARKS, "first_secondary_response_at",
                  "first_primary_response_after_restore_at", "detection_seconds",
-                 "failover_seconds", "failback_seconds", "effective_limit_seconds"):
+                 "failover_seconds", "failback_seconds"):
         if report.get(name) is None:
             reasons.append(f"no {name}")
     reasons += [f"playbook error: {error}" for error in report.get("errors") or []]
@@ -149,7 +149,9 @@ def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | Non
         "deployment_name": timeline.get("deployment_name"),
         "primary_region": timeline.get("primary_region"),
         "secondary_region": timeline.get("secondary_region"),
-        "health_check": health_check,
+        # The Route 53 budget detection is measured against, with the settings it comes from.
+        "health_check": {**health_check,
+                         "effective_limit_seconds": round(limit, 6) if limit is not None else None},
         **{name: _iso(moment) for name, moment in marks.items()},
         "first_secondary_response_at": _iso(first_secondary),
         "first_primary_response_after_restore_at": _iso(first_primary),
@@ -157,7 +159,6 @@ def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | Non
                                                       marks["unhealthy_detected_at"]),
         "failover_seconds": timeutil.seconds_between(fault, first_secondary),
         "failback_seconds": timeutil.seconds_between(restore, first_primary),
-        "effective_limit_seconds": round(limit, 6) if limit is not None else None,
         "traffic": traffic,
         "lost_markers": source.get("lost_markers", []),
         "latency_ms": latency_by_phase(requests, fault,
@@ -209,11 +210,13 @@ def summary_lines(report: dict[str, Any], paths: dict[str, str]) -> list[str]:
         value = report.get(name)
         return f"{value:.2f}s" if value is not None else "n/a"
 
+    limit = (report.get("health_check") or {}).get("effective_limit_seconds")
+    limit_seconds = f"{limit:.2f}s" if limit is not None else "n/a"
     lines = [
         f"drill {report.get('deployment_name') or ''} ({report.get('mode') or 'unknown mode'}): "
         f"{report['verdict'].upper()}",
         f"detection {seconds('detection_seconds')} (health-check budget "
-        f"{seconds('effective_limit_seconds')}), failover {seconds('failover_seconds')}, "
+        f"{limit_seconds}), failover {seconds('failover_seconds')}, "
         f"failback {seconds('failback_seconds')}",
         f"traffic: {traffic['sent']} sent, {traffic['accepted']} accepted, "
         f"{traffic['rejected']} rejected, {traffic['errors']} without answer",

@@ -31,7 +31,7 @@ REPORT_FIELDS = {
     "fault_injected_at", "unhealthy_detected_at", "restore_started_at", "healthy_again_at",
     "steps", "checks", "errors", "first_secondary_response_at",
     "first_primary_response_after_restore_at", "detection_seconds", "failover_seconds",
-    "failback_seconds", "effective_limit_seconds", "traffic", "latency_ms", "verdict",
+    "failback_seconds", "traffic", "latency_ms", "verdict",
     "reasons",
 }
 
@@ -108,7 +108,7 @@ def test_figures_of_a_passing_drill_and_the_files_written(tmp_path):
     assert latest["detection_seconds"] == 3.5
     assert latest["failover_seconds"] == 4.04
     assert latest["failback_seconds"] == 6.07
-    assert latest["effective_limit_seconds"] == 3.0
+    assert latest["health_check"]["effective_limit_seconds"] == 3.0
     assert latest["fault_injected_at"] == stamp(10)  # normalised to +00:00 with microseconds
     assert {k: latest["traffic"][k] for k in RECONCILED if k != "lost_markers"} == {
         k: v for k, v in RECONCILED.items() if k != "lost_markers"}
