@@ -84,8 +84,15 @@ drifted_resources:
       description: Property path, expected and actual value and difference type of each difference.
       type: list
       elements: dict
+    expected_properties:
+      description: The resource's properties as the template defines them (resolved).
+      type: dict
+    actual_properties:
+      description: The resource's live properties (absent for a deleted resource).
+      type: dict
 """
 
+import json
 import time
 
 try:
@@ -96,6 +103,13 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+
+def _json(text):
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return {}
 
 
 def wait_for_detection(module, client, detection_id, timeout):
@@ -125,6 +139,8 @@ def drifted_resources(client, stack_name, statuses):
                     camel_dict_to_snake_dict(difference)
                     for difference in drift.get("PropertyDifferences", [])
                 ],
+                "expected_properties": _json(drift.get("ExpectedProperties")),
+                "actual_properties": _json(drift.get("ActualProperties")),
             })
         if not page.get("NextToken"):
             return resources
