@@ -86,8 +86,9 @@ lock: ## Re-lock requirements.txt from requirements.in in a clean venv
 	  .lock-venv/bin/pip freeze; } > requirements.txt
 	rm -rf .lock-venv
 
-bench: setup ## Benchmarks (figures printed; results in bench/results.json)
+bench: setup ## Benchmarks: local cloud start/memory, drill detection/failover ratios (printed)
 	$(BIN)/python bench/localcloud_bench.py --json build/localcloud-bench.json
+	$(BIN)/python bench/drill_bench.py --json build/drill-bench.json
 
 clean: ## Stop the local cloud and remove build output (keeps .venv)
 	-$(BIN)/localcloud stop

@@ -443,7 +443,9 @@ def _stage_apply_operations(original: Any) -> Any:
         rest = []
         for op in patch_operations:
             parts = op.get("path", "").split("/")
-            if op.get("op") == "remove" and len(parts) == 3 and parts[1] and parts[2]:
+            # A method setting's path is /{resource path}/{method}: /*/* or /~1pets/GET.
+            is_setting = len(parts) == 3 and (parts[1] == "*" or parts[1].startswith("~1"))
+            if op.get("op") == "remove" and is_setting and parts[2]:
                 key = f"{parts[1]}/{parts[2]}"
                 if key not in self.method_settings:
                     raise BadRequestException(
