@@ -50,8 +50,11 @@ PATCH_MODULES = (
     "localcloud.lambda_runtime",
     "localcloud.replication",
     "localcloud.route53",
-    "localcloud.cfn",
 )
+# Installed after the endpoint is up: importing moto's CloudFormation parser imports every
+# service moto has (1-3 s). A CloudFormation request that arrives earlier waits for it.
+DEFERRED_PATCH_MODULES = ("localcloud.cfn",)
+DEFERRED_WAIT_SECONDS = 120.0
 
 # Background components: (module, factory). Each factory takes the Runtime.
 COMPONENTS = (
@@ -62,9 +65,9 @@ COMPONENTS = (
 )
 
 
-def install_patches() -> None:
+def install_patches(modules: tuple[str, ...] = PATCH_MODULES + DEFERRED_PATCH_MODULES) -> None:
     """Extend moto in this process. Safe to call more than once."""
-    for name in PATCH_MODULES:
+    for name in modules:
         importlib.import_module(name).install()
 
 
@@ -88,11 +91,17 @@ def is_signed_aws_request(environ: dict[str, Any]) -> bool:
 class LocalCloud:
     """The WSGI application and the components of one local cloud."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, defer: bool = False) -> None:
+        """``defer``: install DEFERRED_PATCH_MODULES later, with ``install_deferred()``."""
         self.config = config
         self.runtime = runtime.Runtime(config)
         runtime.set_current(self.runtime)
-        install_patches()
+        self.deferred_ready = threading.Event()
+        if defer:
+            install_patches(PATCH_MODULES)
+        else:
+            install_patches()
+            self.deferred_ready.set()
         self.moto = DomainDispatcherApplication(create_backend_app)
         for module_name, factory in COMPONENTS:
             module = importlib.import_module(module_name)
@@ -102,6 +111,15 @@ class LocalCloud:
 
         self.gateway = Gateway(self.runtime, self.moto)
         self.edge = Edge(self.runtime, self.gateway)
+
+    def install_deferred(self) -> None:
+        try:
+            install_patches(DEFERRED_PATCH_MODULES)
+        except Exception:
+            log.exception("installing %s failed", DEFERRED_PATCH_MODULES)
+            raise
+        finally:
+            self.deferred_ready.set()
 
     # -- WSGI -----------------------------------------------------------------------------
 
@@ -118,6 +136,9 @@ class LocalCloud:
                 )
             if self.edge.serves(host):
                 return self.edge.handle(environ, start_response, host)
+        if not self.deferred_ready.is_set() and "/cloudformation/" in environ.get(
+                "HTTP_AUTHORIZATION", ""):
+            self.deferred_ready.wait(DEFERRED_WAIT_SECONDS)
         with runtime.LOCK:
             result = self.moto(environ, start_response)
             if path.startswith("/moto-api/reset") and environ.get("REQUEST_METHOD") == "POST":
@@ -151,6 +172,7 @@ class LocalCloud:
             "uptime_seconds": round(time.time() - self.runtime.started_at, 3),
             "time_scale": self.config.time_scale,
             "replication_lag_seconds": self.config.replication_lag_seconds,
+            "cloudformation_ready": self.deferred_ready.is_set(),
         }
         for name, component in self.runtime.components.items():
             status[name] = component.status()
@@ -174,7 +196,7 @@ def serve(config: Config) -> None:
     os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
     # The local cloud talks to itself (Lambda workers, probes) through this endpoint.
     os.environ.setdefault("MOTO_PORT", str(config.port))
-    app = LocalCloud(config)
+    app = LocalCloud(config, defer=True)
     server = make_server(
         config.host, config.port, app, threaded=True, request_handler=MotoRequestHandler
     )
@@ -188,6 +210,7 @@ def serve(config: Config) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     app.runtime.start()
+    threading.Thread(target=app.install_deferred, name="deferred-patches", daemon=True).start()
     log.info("local cloud ready on %s (time scale %s)", config.url, config.time_scale)
     try:
         server.serve_forever()

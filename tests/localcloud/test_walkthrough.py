@@ -479,3 +479,21 @@ def test_failover_drill_moves_requests_to_the_secondary_and_back(walkthrough):
     assert (back.status, back.headers["x-region"]) == (200, PRIMARY)
     assert stored_item(walkthrough, PRIMARY, back.json()["eventId"])["processedIn"] == {
         "S": PRIMARY}
+
+
+def test_a_stack_created_the_moment_the_cloud_is_ready_gets_the_full_cloudformation(
+        tmp_path: Path) -> None:
+    """CloudFormation support finishes installing after the endpoint answers; a request that
+    arrives first waits for it instead of meeting moto's bare CloudFormation."""
+    cloud = LocalCloudProcess(tmp_path / "early")
+    cloud.start()
+    try:
+        cfn = cloud.client("cloudformation", "eu-west-1")
+        template = {"Resources": {"Unsupported": {"Type": "AWS::Example::Nothing"}}}
+        cfn.create_stack(StackName="early", TemplateBody=json.dumps(template))
+        stack = cfn.describe_stacks(StackName="early")["Stacks"][0]
+        # moto alone would skip the unknown type and report CREATE_COMPLETE.
+        assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+        assert cloud.status()["cloudformation_ready"] is True
+    finally:
+        cloud.stop()
