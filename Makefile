@@ -45,6 +45,12 @@ drill: setup ## Run a failover drill (DRILL_MODE=unplanned|planned)
 restore: setup ## Bring the primary back to its deployed state
 	$(PLAYBOOK) playbooks/restore.yml
 
+preflight: setup ## Check every prerequisite of a deployment (changes nothing)
+	$(PLAYBOOK) playbooks/preflight.yml
+
+cleanup: setup ## List what would be deleted; CONFIRM=<deployment_name> backs up, then deletes it
+	$(PLAYBOOK) playbooks/cleanup.yml $(if $(CONFIRM),-e confirm_cleanup=$(CONFIRM))
+
 deploy: setup ## Deploy both regions (default inventory: the local cloud)
 	$(PLAYBOOK) playbooks/deploy.yml
 
