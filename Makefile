@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins boto3 below what .venv needs, so it lives in a venv of its own.
+SECURITY_VENV := .venv-security
+SECURITY_STAMP := $(SECURITY_VENV)/.installed
 
 # The local cloud's port: set LOCALCLOUD_PORT to run several side by side.
 export LOCALCLOUD_PORT ?= 4566
@@ -19,7 +22,8 @@ PYTEST_ARGS ?=
 DRILL_MODE ?= unplanned
 
 .PHONY: help setup demo deploy drill restore cleanup preflight summary test lint pytest molecule \
-        localcloud-start localcloud-stop localcloud-status lock bench clean
+        localcloud-start localcloud-stop localcloud-status lock bench clean security-setup \
+        lock-security
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,6 +34,13 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+security-setup: $(SECURITY_STAMP) ## Create or update .venv-security (checkov)
+
+$(SECURITY_STAMP): requirements-security.txt
+	@test -x $(SECURITY_VENV)/bin/python || $(PYTHON) -m venv $(SECURITY_VENV)
+	$(SECURITY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-security.txt
 	@touch $@
 
 demo: setup ## Start the local cloud, deploy both regions, run a failover drill, print a summary
@@ -66,15 +77,16 @@ localcloud-stop: setup ## Stop the local cloud on $LOCALCLOUD_PORT
 localcloud-status: setup ## Show the local cloud's status (JSON)
 	$(BIN)/localcloud status
 
-test: setup lint pytest molecule ## Everything CI runs: lint, pytest, molecule
+test: setup security-setup lint pytest molecule ## Everything CI runs: lint, pytest, molecule
 
-lint: setup ## yamllint, ansible-lint (production, offline), cfn-lint, ruff
+lint: setup security-setup ## yamllint, ansible-lint (production, offline), cfn-lint, ruff, checkov
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint
 	$(BIN)/cfn-lint
 	$(BIN)/ruff check .
+	$(SECURITY_VENV)/bin/checkov --directory files --framework cloudformation --skip-download --compact --quiet
 
-pytest: setup ## The Python tests (the local cloud, the Lambda, the modules, the playbooks)
+pytest: setup security-setup ## The Python tests (the local cloud, the Lambda, the modules, the playbooks)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 molecule: setup ## One molecule scenario per role, each on its own local cloud
@@ -95,6 +107,13 @@ lock: ## Re-lock requirements.txt from requirements.in in a clean venv
 bench: setup ## Benchmarks: local cloud start/memory, drill detection/failover ratios (printed)
 	$(BIN)/python bench/localcloud_bench.py --json build/localcloud-bench.json
 	$(BIN)/python bench/drill_bench.py --json build/drill-bench.json
+
+lock-security: ## Re-lock requirements-security.txt from requirements-security.in in a clean venv
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements-security.in
+	{ echo "# Full lock of requirements-security.in (pip freeze in a clean venv). Regenerate with \`make lock-security\`."; \
+	  .lock-venv/bin/pip freeze; } > requirements-security.txt
+	rm -rf .lock-venv
 
 clean: ## Stop the local cloud and remove build output (keeps .venv)
 	-$(BIN)/localcloud stop
