@@ -20,7 +20,9 @@ Deviations, knowingly:
   endpoint (or an EDGE custom domain) CloudFront refuses it before API Gateway sees it (413,
   text ``HTTP content length exceeded 10485760 bytes.``, no gateway response); for a REGIONAL
   or PRIVATE endpoint API Gateway answers with the REQUEST_TOO_LARGE gateway response (413,
-  ``{"message":"Request Too Long"}`` by default), so the API's gateway responses apply. The
+  ``{"message":"Request Too Long"}``). AWS does not apply an API's customisation of that
+  response ("Important notes for REST APIs" in the API Gateway Developer Guide), so neither
+  the API's REQUEST_TOO_LARGE nor its DEFAULT_4XX headers and templates apply here. The
   deviation: when the API or stage does not exist, the plain-text answer is given, as the
   endpoint type is unknown. REQUEST_TOO_LARGE also answers a Lambda proxy event over Lambda's
   6 MB payload limit.
@@ -89,6 +91,10 @@ RESPONSE_TYPES: dict[str, tuple[int | None, str]] = {
     "UNSUPPORTED_MEDIA_TYPE": (415, "UnsupportedMediaTypeException"),
     "WAF_FILTERED": (403, "ForbiddenException"),
 }
+# Gateway responses AWS answers with its default even when the API customises them ("Currently,
+# customization of the default gateway response for 413 REQUEST_TOO_LARGE isn't supported":
+# Important notes for REST APIs, API Gateway Developer Guide).
+UNCUSTOMISABLE_RESPONSE_TYPES = frozenset({"REQUEST_TOO_LARGE"})
 
 
 @dataclass
@@ -637,8 +643,10 @@ class Gateway:
         family = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
         if response_type.startswith("DEFAULT_"):
             error_type = RESPONSE_TYPES[family][1]
-        own = snapshot.gateway_responses.get(response_type)
-        family_response = snapshot.gateway_responses.get(family)
+        # AWS answers REQUEST_TOO_LARGE with its default whatever the API customised.
+        customisable = response_type not in UNCUSTOMISABLE_RESPONSE_TYPES
+        own = snapshot.gateway_responses.get(response_type) if customisable else None
+        family_response = snapshot.gateway_responses.get(family) if customisable else None
         configured = own or family_response
         # DEFAULT_4XX/5XX's status applies to every type of its family that sets none itself.
         for candidate in (family_response, own):
