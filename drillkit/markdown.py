@@ -52,6 +52,13 @@ def render(report: dict[str, Any], svg_name: str) -> str:
     if traffic.get("by_region"):
         lines += _table(["answered by (2xx)", "requests"],
                         [[region, count] for region, count in traffic["by_region"].items()])
+    reconciliation = report.get("reconciliation") or {}
+    if reconciliation.get("waited_seconds") is not None:
+        owed = reconciliation.get("missing_at_first_look") or {}
+        lines += [f"Reconciliation waited {_cell(reconciliation['waited_seconds'])} s for "
+                  f"replication ({_cell(reconciliation.get('polls'))} polls; missing at its first "
+                  "look: " + (", ".join(f"{region} {count}" for region, count in owed.items())
+                              or "n/a") + ").", ""]
     if report.get("lost_markers"):
         lines += ["Lost: " + ", ".join(f"`{m}`" for m in report["lost_markers"][:20]), ""]
     lines += ["## Latency (ms, answered requests, by when the answer came)", ""]

@@ -113,12 +113,16 @@ def reconcile(run_dir: Path, table: str, regions: list[str], client_for: Callabl
     started = time.monotonic()
     deadline = started + timeout
     polls = 0
+    missing_at_first_look: dict[str, int] = {}
     while True:
         for region in regions:
             if missing[region]:
                 missing[region] -= found_ids(clients[region], table, key, missing[region],
                                              deadline)
         polls += 1
+        if polls == 1:
+            # What replication still owed when the reconciliation started: the lag it waited for.
+            missing_at_first_look = {region: len(ids) for region, ids in missing.items()}
         if on_poll is not None:
             on_poll(polls, {region: set(ids) for region, ids in missing.items()})
         remaining = deadline - time.monotonic()
@@ -161,5 +165,6 @@ def reconcile(run_dir: Path, table: str, regions: list[str], client_for: Callabl
         "stored_unacknowledged": len(set(ids_per_marker) - accepted_markers),
         "waited_seconds": round(waited, 3),
         "polls": polls,
+        "missing_at_first_look": missing_at_first_look,
         "reconciled_at": timeutil.iso(timeutil.now()),
     }

@@ -20,6 +20,7 @@ TIMELINE_MARKS = ("fault_injected_at", "unhealthy_detected_at", "restore_started
                   "healthy_again_at")
 CHECKS = ("failover_verified", "secondary_processed", "failback_verified", "restored")
 PHASES = ("before_fault", "outage", "after_failback")
+RECONCILIATION_FIGURES = ("waited_seconds", "polls", "missing_at_first_look")
 
 
 def load_json(path: Path) -> Any:
@@ -161,6 +162,8 @@ def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | Non
         "failback_seconds": timeutil.seconds_between(restore, first_primary),
         "traffic": traffic,
         "lost_markers": source.get("lost_markers", []),
+        # How long reconciliation waited for replication, and what was missing when it began.
+        "reconciliation": {key: source.get(key) for key in RECONCILIATION_FIGURES},
         "latency_ms": latency_by_phase(requests, fault,
                                        first_primary or marks["healthy_again_at"]),
         "health": health_transitions(log),
@@ -202,6 +205,12 @@ def write_report(report: dict[str, Any], log: list[dict[str, Any]], out_dir: Pat
     return paths
 
 
+def _waited(report: dict[str, Any]) -> str:
+    """`` (reconciliation waited 3.20s for replication)``, or nothing without a figure."""
+    waited = (report.get("reconciliation") or {}).get("waited_seconds")
+    return f" (reconciliation waited {waited:.2f}s for replication)" if waited is not None else ""
+
+
 def summary_lines(report: dict[str, Any], paths: dict[str, str]) -> list[str]:
     """The short human summary ``drillkit report`` prints."""
     traffic = report["traffic"]
@@ -221,7 +230,7 @@ def summary_lines(report: dict[str, Any], paths: dict[str, str]) -> list[str]:
         f"traffic: {traffic['sent']} sent, {traffic['accepted']} accepted, "
         f"{traffic['rejected']} rejected, {traffic['errors']} without answer",
         f"events: {traffic['persisted']} persisted, {traffic['lost']} lost, "
-        f"{traffic['duplicates']} duplicated",
+        f"{traffic['duplicates']} duplicated{_waited(report)}",
     ]
     lines += [f"  reason: {reason}" for reason in report["reasons"][:4]]
     if len(report["reasons"]) > 4:

@@ -53,7 +53,8 @@ PATCH_MODULES = (
 )
 # Installed after the endpoint is up: importing moto's CloudFormation parser imports every
 # service moto has (1-3 s). A CloudFormation request that arrives earlier waits for it.
-DEFERRED_PATCH_MODULES = ("localcloud.cfn", "localcloud.cfn_validate")
+DEFERRED_PATCH_MODULES = (
+    "localcloud.cfn", "localcloud.cfn_validate", "localcloud.cfn_request_token")
 DEFERRED_WAIT_SECONDS = 120.0
 
 # Background components: (module, factory). Each factory takes the Runtime.
