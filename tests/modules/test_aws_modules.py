@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 from ansible_run import run_module
@@ -88,3 +89,34 @@ def test_dynamodb_item_info_reports_a_missing_table(localcloud) -> None:
                         {"table": "no-such-table", "keys": [{"id": "a"}]}, localcloud)
     assert result["failed"] is True
     assert "no-such-table" in result["msg"]
+
+
+def test_dynamodb_item_info_waits_for_an_item_that_arrives(localcloud) -> None:
+    """wait_timeout: reads until the item is there (written here a moment after the module
+    started), or reports it missing when the time is up."""
+    table = f"items-{uuid.uuid4().hex[:8]}"
+    dynamodb = localcloud.client("dynamodb", "eu-west-1")
+    dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    writer = threading.Timer(6.0, lambda: dynamodb.put_item(
+        TableName=table, Item={"id": {"S": "late"}}))
+    writer.start()
+    try:
+        arrived = run_module("failover.aws.dynamodb_item_info",
+                             {"table": table, "keys": [{"id": "late"}], "wait_timeout": 120},
+                             localcloud, region="eu-west-1")
+    finally:
+        writer.join()
+    assert arrived["found"] == [{"id": "late"}]
+    assert arrived["items"] == [{"id": "late"}]
+    assert 0 < arrived["waited_seconds"] < 120
+
+    never = run_module("failover.aws.dynamodb_item_info",
+                       {"table": table, "keys": [{"id": "never"}], "wait_timeout": 2},
+                       localcloud, region="eu-west-1")
+    assert never["missing"] == [{"id": "never"}]
+    assert 1.5 <= never["waited_seconds"] < 10

@@ -6,6 +6,7 @@ group with boto3, then drives the modules through the ``ansible`` CLI as a playb
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import sys
@@ -341,6 +342,47 @@ def test_base_path_mappings_record_delete_and_restore(localcloud, domain) -> Non
     unchanged = run_module("failover.aws.api_gateway_base_path_mapping",
                            {"domain_name": domain, **recorded["mappings"][0]}, localcloud)
     assert unchanged["changed"] is False
+
+
+def test_stage_and_its_mappings_go_in_one_run(localcloud, domain) -> None:
+    """The drill's unplanned outage: mappings and stage deleted in one module run."""
+    api = Api(localcloud)
+    api.stage("prod")
+    api.stage("other")
+    apigw = localcloud.client("apigateway")
+    apigw.create_base_path_mapping(domainName=domain, restApiId=api.id, stage="prod")
+    apigw.create_base_path_mapping(domainName=domain, restApiId=api.id, stage="other",
+                                   basePath="v2")
+    outage = {"stage_name": "prod", "state": "absent",
+              "base_path_mappings": [{"domain_name": domain}]}
+
+    dry = stage_module(localcloud, api, check=True, **outage)
+    assert (dry["changed"], dry["deleted_at"]) == (True, None)
+    assert dry["deleted_base_path_mappings"] == [{"domain_name": domain, "base_path": "(none)"}]
+    assert "(none)" in mappings(localcloud, domain) and "prod" in api.stage_names()
+
+    before = time.time()
+    gone = stage_module(localcloud, api, **outage)
+    assert gone["changed"] is True
+    assert gone["deleted_base_path_mappings"] == [{"domain_name": domain,
+                                                   "base_path": "(none)"}]
+    sent = datetime.datetime.fromisoformat(gone["deleted_at"]).timestamp()
+    assert before - 1 < sent < time.time()
+    # Only the listed mapping and the stage went; the other path and stage still answer.
+    assert mappings(localcloud, domain) == {"v2": (api.id, "other")}
+    assert api.stage_names() == {"other"}
+    assert api.call("prod").status_code == 403
+    assert api.call("other").status_code == 200
+
+    again = stage_module(localcloud, api, **outage)
+    assert (again["changed"], again["deleted_base_path_mappings"], again["deleted_at"]) == (
+        False, [], None)
+
+    wrong = stage_module(localcloud, api, stage_name="prod", deployment_id=api.deployment_id,
+                         base_path_mappings=[{"domain_name": domain}])
+    assert wrong.get("failed") is True
+    assert "base_path_mappings is for state=absent only" in wrong["msg"]
+    assert api.stage_names() == {"other"}
 
 
 def test_base_path_mapping_updates_in_place_and_adds_named_paths(localcloud, domain) -> None:

@@ -14,7 +14,10 @@ description:
   - The options take exactly the shape M(failover.aws.api_gateway_stage_info) returns, so a
     recorded stage can be fed back as is to recreate it after a drill deleted it.
   - With O(state=absent), deletes the stage; a stage (or REST API) that is already gone is
-    not an error.
+    not an error. With O(base_path_mappings), the custom domains' base path mappings listed
+    there are deleted first, in the same run, so that the API stops answering on its custom
+    domain and on its execute-api host within moments of each other, as in a regional outage;
+    RV(deleted_at) says when the first delete was sent.
   - Why a module of our own - M(community.aws.api_gateway) only deploys a whole API to a
     stage (with variables, tracing and cache), and no module of amazon.aws or community.aws
     deletes one stage or sets its method settings or access log settings.
@@ -32,6 +35,27 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  base_path_mappings:
+    description:
+      - With O(state=absent) only, base path mappings to delete before the stage (each
+        C(domain_name) and C(base_path), C((none)) for the empty path), in the region the
+        module runs in. A mapping that is already gone is not an error.
+      - The failover drill injects its unplanned fault this way. Deleting the mappings in one
+        task and the stage in another leaves seconds between the two under load, and
+        Route 53 counts from the second. The drill would then report a detection time longer
+        than Route 53's own.
+    type: list
+    elements: dict
+    version_added: 0.4.0
+    suboptions:
+      domain_name:
+        description: The custom domain name.
+        type: str
+        required: true
+      base_path:
+        description: The base path, C((none)) for the empty one.
+        type: str
+        default: (none)
   deployment_id:
     description:
       - ID of the deployment the stage serves. Required to create the stage; an existing
@@ -103,6 +127,16 @@ EXAMPLES = r"""
     stage_name: prod
     state: absent
 
+- name: Take the API off its custom domain and delete its stage, as in a regional outage
+  failover.aws.api_gateway_stage:
+    rest_api_id: "{{ primary_rest_api_id }}"
+    stage_name: prod
+    state: absent
+    base_path_mappings:
+      - domain_name: api.example.com
+        base_path: (none)
+  register: outage
+
 - name: Restore the stage with the recorded settings
   failover.aws.api_gateway_stage:
     rest_api_id: "{{ primary_rest_api_id }}"
@@ -141,9 +175,23 @@ patch_operations:
   type: list
   elements: dict
   returned: always
+deleted_base_path_mappings:
+  description: The O(base_path_mappings) that existed and were deleted (or would be, in check mode).
+  type: list
+  elements: dict
+  returned: when O(state=absent)
+  sample: [{"domain_name": "api.example.com", "base_path": "(none)"}]
+deleted_at:
+  description:
+    - With O(state=absent), when the first delete request was sent (ISO 8601, UTC); null when
+      nothing was deleted or in check mode.
+  type: str
+  returned: when O(state=absent)
+  sample: "2026-11-28T14:02:11.120394+00:00"
 """
 
 import copy
+import datetime
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -163,6 +211,8 @@ from ansible_collections.failover.aws.plugins.module_utils.apigateway import (
     patch_value,
     stage_to_result,
 )
+
+UTC = datetime.timezone.utc  # noqa: UP017 - modules may run on a target Python before 3.11
 
 
 def replace(path, value):
@@ -283,22 +333,56 @@ def get_stage(client, module):
         return None
 
 
+def existing_mappings(client, module):
+    """The requested base path mappings that exist (the rest is already as wanted)."""
+    found = []
+    for mapping in module.params["base_path_mappings"] or []:
+        try:
+            client.get_base_path_mapping(domainName=mapping["domain_name"],
+                                         basePath=mapping["base_path"], aws_retry=True)
+        except is_boto3_error_code("NotFoundException"):
+            continue
+        found.append({"domain_name": mapping["domain_name"], "base_path": mapping["base_path"]})
+    return found
+
+
 def ensure_absent(client, module):
     params = module.params
     label = f"stage {params['stage_name']} of REST API {params['rest_api_id']}"
     try:
+        mappings = existing_mappings(client, module)
+    except (BotoCoreError, ClientError) as e:
+        module.fail_json_aws(e, msg="Could not read the base path mappings to delete")
+    try:
         stage = get_stage(client, module)
-        if stage is None:
-            module.exit_json(changed=False, stage={}, patch_operations=[])
-        if not module.check_mode:
+    except is_boto3_error_code("NotFoundException"):
+        stage = None
+    except (BotoCoreError, ClientError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Could not read {label}")
+    result = dict(changed=bool(mappings) or stage is not None, stage={}, patch_operations=[],
+                  deleted_base_path_mappings=mappings, deleted_at=None)
+    if module.check_mode or not result["changed"]:
+        module.exit_json(**result)
+    result["deleted_at"] = datetime.datetime.now(UTC).isoformat()
+    for mapping in mappings:
+        try:
+            client.delete_base_path_mapping(domainName=mapping["domain_name"],
+                                            basePath=mapping["base_path"], aws_retry=True)
+        except is_boto3_error_code("NotFoundException"):
+            pass
+        except (BotoCoreError, ClientError) as e:  # pylint: disable=duplicate-except
+            module.fail_json_aws(e, msg=f"Could not delete base path mapping "
+                                        f"{mapping['domain_name']}/{mapping['base_path']}")
+    if stage is not None:
+        try:
             client.delete_stage(restApiId=params["rest_api_id"],
                                 stageName=params["stage_name"], aws_retry=True)
-    except is_boto3_error_code("NotFoundException"):
-        module.exit_json(changed=False, stage={}, patch_operations=[])
-    except (BotoCoreError, ClientError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Could not delete {label}")
-    diff = {"before": stage_to_result(stage), "after": {}}
-    module.exit_json(changed=True, stage={}, patch_operations=[], diff=diff)
+        except is_boto3_error_code("NotFoundException"):
+            stage = None
+        except (BotoCoreError, ClientError) as e:  # pylint: disable=duplicate-except
+            module.fail_json_aws(e, msg=f"Could not delete {label}")
+    result["diff"] = {"before": stage_to_result(stage) if stage else {}, "after": {}}
+    module.exit_json(**result)
 
 
 def create(client, module):
@@ -381,6 +465,11 @@ def main():
             rest_api_id=dict(type="str", required=True),
             stage_name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            base_path_mappings=dict(
+                type="list", elements="dict",
+                options=dict(domain_name=dict(type="str", required=True),
+                             base_path=dict(type="str", default="(none)")),
+            ),
             deployment_id=dict(type="str"),
             description=dict(type="str"),
             variables=dict(type="dict"),
@@ -398,6 +487,10 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if module.params["base_path_mappings"] and module.params["state"] != "absent":
+        module.fail_json(msg="base_path_mappings is for state=absent only: the mappings are "
+                             "deleted with the stage (use api_gateway_base_path_mapping to "
+                             "create them)")
     client = module.client("apigateway", retry_decorator=AWSRetry.jittered_backoff())
     if module.params["state"] == "absent":
         ensure_absent(client, module)

@@ -25,6 +25,22 @@ options:
     description: Use strongly consistent reads (within one region; replicas of a global table are always eventually consistent).
     type: bool
     default: false
+  wait_timeout:
+    description:
+      - Seconds to keep reading until every key is found (a replica that has not caught up
+        yet, an event still in its pipeline); RV(missing) lists those still missing after it.
+        Not finding them is not a failure; assert on RV(missing) or RV(found).
+      - Polling inside the module reacts within O(wait_poll_interval) and costs one module
+        start, where C(until)/C(retries) on the task start the module again each round.
+      - C(0) reads once.
+    type: int
+    default: 0
+    version_added: 0.4.0
+  wait_poll_interval:
+    description: Seconds between reads while waiting.
+    type: float
+    default: 0.25
+    version_added: 0.4.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -34,16 +50,15 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Wait for the smoke event in the secondary replica
+- name: Wait up to 30 s for the smoke event in the secondary replica
   failover.aws.dynamodb_item_info:
     table: evfail-events
     keys:
       - id: "{{ smoke_event_id }}"
+    wait_timeout: 30
     region: us-west-2
   register: smoke_item
-  until: smoke_item.found | length == 1
-  retries: 30
-  delay: 1
+  failed_when: smoke_item.missing | length > 0
 """
 
 RETURN = r"""
@@ -62,8 +77,13 @@ missing:
   type: list
   elements: dict
   returned: always
+waited_seconds:
+  description: How long the module read before every key was found or O(wait_timeout) passed.
+  type: float
+  returned: always
 """
 
+import time
 from decimal import Decimal
 
 try:
@@ -112,23 +132,32 @@ def main():
             table=dict(type="str", required=True),
             keys=dict(type="list", elements="dict", required=True, no_log=False),
             consistent_read=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=0),
+            wait_poll_interval=dict(type="float", default=0.25),
         ),
         supports_check_mode=True,
     )
     client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
-    keys = module.params["keys"]
-    try:
-        items = read_items(client, module.params["table"], keys, module.params["consistent_read"])
-    except (BotoCoreError, ClientError) as e:
-        module.fail_json_aws(e, msg=f"Could not read items from table {module.params['table']}")
+    params = module.params
+    keys = params["keys"]
 
     def matches(item, key):
         return all(str(item.get(name)) == str(value) for name, value in key.items())
 
-    found = [key for key in keys if any(matches(item, key) for item in items)]
-    missing = [key for key in keys if key not in found]
-    module.exit_json(changed=False, items=items, found=found, missing=missing)
-
+    started = time.monotonic()
+    deadline = started + max(params["wait_timeout"], 0)
+    while True:
+        try:
+            items = read_items(client, params["table"], keys, params["consistent_read"])
+        except (BotoCoreError, ClientError) as e:
+            module.fail_json_aws(e, msg=f"Could not read items from table {params['table']}")
+        found = [key for key in keys if any(matches(item, key) for item in items)]
+        missing = [key for key in keys if key not in found]
+        if not missing or time.monotonic() + params["wait_poll_interval"] > deadline:
+            break
+        time.sleep(params["wait_poll_interval"])
+    module.exit_json(changed=False, items=items, found=found, missing=missing,
+                     waited_seconds=round(time.monotonic() - started, 3))
 
 if __name__ == "__main__":
     main()
