@@ -20,6 +20,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 PLAYBOOK := $(BIN)/ansible-playbook
 PYTEST_ARGS ?=
 DRILL_MODE ?= unplanned
+# Options of bench/run_all.py, e.g. --quick.
+BENCH_ARGS ?=
 
 .PHONY: help setup demo deploy drill restore cleanup preflight summary test lint pytest molecule \
         localcloud-start localcloud-stop localcloud-status lock bench clean security-setup \
@@ -104,9 +106,8 @@ lock: ## Re-lock requirements.txt from requirements.in in a clean venv
 	  .lock-venv/bin/pip freeze; } > requirements.txt
 	rm -rf .lock-venv
 
-bench: setup ## Benchmarks: local cloud start/memory, drill detection/failover ratios (printed)
-	$(BIN)/python bench/localcloud_bench.py --json build/localcloud-bench.json
-	$(BIN)/python bench/drill_bench.py --json build/drill-bench.json
+bench: setup ## Benchmarks -> bench/results.json and docs/benchmarks.md (BENCH_ARGS=--quick: short run)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 lock-security: ## Re-lock requirements-security.txt from requirements-security.in in a clean venv
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -7,7 +7,8 @@ its own on a free port (stopped by its PID at the end), deploys the project with
 prints, for each mode, the median and spread of:
 
 - ``detection_seconds / effective_limit_seconds`` (goal: 1.2 or less, plus one polling
-  interval: Route 53 cannot see an outage before interval x threshold, and the drill should
+  interval: Route 53 needs threshold failed probes an interval apart, so between
+  (threshold - 1) x interval and interval x threshold after the fault, and the drill should
   notice within a poll of Route 53 doing so);
 - ``failover_seconds - detection_seconds`` (goal: 5 s or less: how long clients keep reaching
   the failed primary after Route 53 decided);
