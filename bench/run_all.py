@@ -59,7 +59,8 @@ GOALS: dict[str, tuple[float | None, str, str, str]] = {
         "about a second (the plain boto3 deploy: {sequential_seconds} s), so a cold deploy is "
         "hardly more than those checks; on AWS the creates take minutes"),
     "detection_ratio_median": (
-        1.2, "<=", "drill detection / (health check interval x failure threshold), median",
+        1.2, "<=", "unplanned drill detection / (health check interval x failure threshold), "
+        "median",
         "the fault is timed from the first delete request (one module run deletes the "
         "mappings and the stage); what remains is Route 53's own spread (the first failed "
         "probe comes up to one interval after the fault) and the wait's 0.25 s poll, "
@@ -159,8 +160,12 @@ def _get(record: dict[str, Any], *path: str) -> Any:
 def summarize(benches: dict[str, dict[str, Any]]) -> dict[str, Any]:
     deploy, drill = benches["deploy"], benches["drill"]
     drills = _get(drill, "drills") or []
-    ratios = [d["detection_ratio"] for d in drills if d.get("detection_ratio") is not None]
-    after = [d["failover_seconds"] - d["detection_seconds"] for d in drills
+    # The detection goal is about an outage Route 53 has to notice: the unplanned drills. A
+    # planned drill inverts the check, which the local cloud applies at its next evaluation, so
+    # its detection says nothing about Route 53's budget; it is reported by mode below.
+    unplanned = [d for d in drills if d.get("mode") == "unplanned"] or drills
+    ratios = [d["detection_ratio"] for d in unplanned if d.get("detection_ratio") is not None]
+    after = [d["failover_seconds"] - d["detection_seconds"] for d in unplanned
              if d.get("failover_seconds") is not None]
     failback = [d["failback_seconds"] for d in drills if d.get("failback_seconds") is not None]
 
@@ -183,6 +188,7 @@ def summarize(benches: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "failover_minus_detection_seconds": spread(after),
         "failback_seconds": spread(failback),
         "drills_passed": f"{sum(d.get('verdict') == 'pass' for d in drills)}/{len(drills)}",
+        "drill_modes": _get(drill, "modes"),
         "pipeline_p50_seconds": _get(deploy, "pipeline", "p50_seconds"),
         "cold_deploy_seconds": (_get(deploy, "runs", "cold", "wall_seconds")
                                 if _get(deploy, "runs", "cold", "rc") == 0 else None),
@@ -227,8 +233,9 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict) and "median" in value:
-        return (f"median {_fmt(value['median'])} ({_fmt(value['min'])} to {_fmt(value['max'])}, "
-                f"n={value['n']})")
+        count = f", n={value['n']}" if "n" in value else ""
+        low, high = _fmt(value["min"]), _fmt(value["max"])
+        return f"median {_fmt(value['median'])} ({low} to {high}{count})"
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
@@ -284,16 +291,30 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Drill and pipeline",
         "",
-        f"- detection / limit: {_fmt(fig['detection_ratio'])}",
-        f"- failover - detection: {_fmt(fig['failover_minus_detection_seconds'])} s",
-        f"- failback: {_fmt(fig['failback_seconds'])} s; drills passed {fig['drills_passed']}",
+        f"- detection / limit, unplanned drills: {_fmt(fig['detection_ratio'])}",
+        f"- failover - detection, unplanned drills: "
+        f"{_fmt(fig['failover_minus_detection_seconds'])} s",
+        f"- failback, all drills: {_fmt(fig['failback_seconds'])} s; drills passed "
+        f"{fig['drills_passed']}",
+    ]
+    for mode, per_mode in (fig.get("drill_modes") or {}).items():
+        lines.append(
+            f"- {mode} ({per_mode.get('passed')} passed, lost {per_mode.get('lost')}): "
+            f"detection / limit {_fmt(per_mode.get('detection_ratio'))}, failover - detection "
+            f"{_fmt(per_mode.get('failover_minus_detection'))} s, failback "
+            f"{_fmt(per_mode.get('failback_seconds'))} s")
+    lines += [
+        "- the limit is interval x threshold; Route 53 needs threshold failed probes an "
+        "interval apart and the first can come right after the fault, so an unplanned "
+        "drill's ratio lies between (threshold - 1) / threshold and 1, plus the wait's poll; "
+        "a planned drill's inversion takes effect at the next evaluation",
         f"- pipeline POST to both replicas: p50 {_fmt(fig['pipeline_p50_seconds'])} s, "
         f"p95 {_fmt(fig['pipeline_p95_seconds'])} s",
         "",
     ]
     reused = [b["script"] for b in results["benchmarks"].values()
               if b.get("reused") and b["figures"] is not None]
-    if reused:
+    if reused and results.get("only"):
         lines += [f"Figures of {', '.join(reused)} are from an earlier run (`--only`).", ""]
     errors = {name: b["error"] for name, b in results["benchmarks"].items() if b["error"]}
     if errors:
@@ -332,11 +353,17 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick, "machine": machine(), "versions": versions(),
+        "only": args.only,
     }
     benches = {name: run_bench(name, args.quick) if name in names else reuse(name)
                for name in SCRIPTS}
     results["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - began, 1)
+    if args.render_only and RESULTS.is_file():
+        # The run that measured the figures keeps its date, machine load and duration.
+        earlier = json.loads(RESULTS.read_text())
+        results.update({key: earlier[key] for key in ("date", "quick", "machine", "versions",
+                                                      "seconds", "only") if key in earlier})
     results["figures"] = summarize(benches)
     results["goals"] = {name: {"goal": goal, "direction": direction, "what": what,
                                "met": verdict(name, results["figures"][name])[0]}
