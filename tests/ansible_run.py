@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +79,35 @@ def recap(output: str) -> dict[str, dict[str, int]]:
                 key: int(value) for key, value in (pair.split("=") for pair in counts.split())
             }
     return hosts
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below ``root``, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, pending = [], [root]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def kill_run(process: subprocess.Popen[Any]) -> None:
+    """SIGKILL a run started with ``start_new_session=True``, as a killed terminal would, and
+    every process it started. Ansible's workers call setsid(), so killing the run's process
+    group alone leaves them behind, waiting forever. The group is stopped first, so that nothing
+    forks while its processes are listed."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGSTOP)
+        below = descendants(process.pid)
+        os.killpg(process.pid, signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    process.wait()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -14,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_run import BIN, REPO, ansible_env, recap, run_playbook
+from ansible_run import BIN, REPO, ansible_env, kill_run, recap, run_playbook
 from conftest import PRIMARY, SECONDARY, LocalCloudProcess, wait_for
 
 DEPLOYMENT = "evfail"
@@ -211,8 +209,7 @@ def test_restore_heals_a_drill_killed_right_after_the_fault(deployment: Deployme
                           and deployment.stage(PRIMARY) is None),
                  timeout=180, interval=0.1, message="the fault injected")
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        kill_run(process)
     # Killed: nothing restored the primary, and the traffic it started still runs.
     time.sleep(1)
     assert deployment.stage(PRIMARY) is None

@@ -28,7 +28,6 @@ wait); 10 s is always still owed when reconciliation begins.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import urllib.error
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_run import BIN, REPO, ansible_env, run_playbook
+from ansible_run import BIN, REPO, ansible_env, kill_run, run_playbook
 from botocore.exceptions import ClientError
 from conftest import PRIMARY, SECONDARY, LocalCloudProcess, wait_for
 
@@ -141,9 +140,7 @@ def flat(text: str) -> str:
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_run(process)
 
 
 def assert_converged(lab: Lab, run: subprocess.CompletedProcess[str]) -> None:
