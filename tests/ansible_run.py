@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,19 @@ def kill_run(process: subprocess.Popen[Any]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     process.wait()
+
+
+@contextlib.contextmanager
+def deployed_cloud(state_dir: Path, *deploy_args: str, **cloud_options: Any) -> Iterator[Any]:
+    """A local cloud of the caller's own (``LocalCloudProcess`` options) with the project
+    deployed by playbooks/deploy.yml (``deploy_args`` passed on); stopped on exit."""
+    from conftest import LocalCloudProcess
+
+    cloud = LocalCloudProcess(state_dir, **cloud_options)
+    cloud.start()
+    try:
+        deployed = run_playbook("playbooks/deploy.yml", cloud, *deploy_args)
+        assert deployed.returncode == 0, deployed.stdout[-6000:]
+        yield cloud
+    finally:
+        cloud.stop()

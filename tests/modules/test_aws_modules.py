@@ -23,6 +23,19 @@ def make_health_check(cloud) -> str:
     )["HealthCheck"]["Id"]
 
 
+def make_table(cloud, region: str = "eu-west-1"):
+    """A new table keyed by the string `id`, and a DynamoDB client of its region."""
+    table = f"items-{uuid.uuid4().hex[:8]}"
+    dynamodb = cloud.client("dynamodb", region)
+    dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return table, dynamodb
+
+
 def test_health_check_state_inverts_idempotently_and_honours_check_mode(localcloud) -> None:
     check_id = make_health_check(localcloud)
     route53 = localcloud.client("route53")
@@ -62,14 +75,7 @@ def test_health_check_state_names_a_missing_check(localcloud) -> None:
 
 
 def test_dynamodb_item_info_finds_and_misses_items(localcloud) -> None:
-    table = f"items-{uuid.uuid4().hex[:8]}"
-    dynamodb = localcloud.client("dynamodb", "eu-west-1")
-    dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table, dynamodb = make_table(localcloud)
     dynamodb.put_item(TableName=table, Item={
         "id": {"S": "a"}, "count": {"N": "3"}, "ratio": {"N": "0.5"},
         "detail": {"M": {"flag": {"BOOL": True}}},
@@ -94,14 +100,7 @@ def test_dynamodb_item_info_reports_a_missing_table(localcloud) -> None:
 def test_dynamodb_item_info_waits_for_an_item_that_arrives(localcloud) -> None:
     """wait_timeout: reads until the item is there (written here a moment after the module
     started), or reports it missing when the time is up."""
-    table = f"items-{uuid.uuid4().hex[:8]}"
-    dynamodb = localcloud.client("dynamodb", "eu-west-1")
-    dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table, dynamodb = make_table(localcloud)
     writer = threading.Timer(6.0, lambda: dynamodb.put_item(
         TableName=table, Item={"id": {"S": "late"}}))
     writer.start()

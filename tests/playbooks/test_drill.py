@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_run import BIN, REPO, ansible_env, kill_run, recap, run_playbook
+from ansible_run import BIN, REPO, ansible_env, deployed_cloud, kill_run, recap, run_playbook
 from conftest import PRIMARY, SECONDARY, LocalCloudProcess, wait_for
 
 DEPLOYMENT = "evfail"
@@ -85,14 +85,8 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("drill")
-    cloud = LocalCloudProcess(root / "cloud", time_scale=0.05)
-    cloud.start()
-    try:
-        deployed = run_playbook("playbooks/deploy.yml", cloud)
-        assert deployed.returncode == 0, deployed.stdout[-6000:]
+    with deployed_cloud(root / "cloud", time_scale=0.05) as cloud:
         yield Deployment(cloud, root / "reports")
-    finally:
-        cloud.stop()
 
 
 def traffic_log(report: dict[str, Any], reports: Path) -> list[dict[str, Any]]:

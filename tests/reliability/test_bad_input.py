@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 import requests
-from ansible_run import run_playbook
+from ansible_run import deployed_cloud
 from botocore.exceptions import ClientError
 from conftest import PRIMARY, LocalCloudProcess, wait_for
 
@@ -105,14 +105,8 @@ class Pipeline:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    cloud = LocalCloudProcess(tmp_path_factory.mktemp("bad-input"), time_scale=0.05)
-    cloud.start()
-    try:
-        deployed = run_playbook("playbooks/deploy.yml", cloud)
-        assert deployed.returncode == 0, deployed.stdout[-6000:]
+    with deployed_cloud(tmp_path_factory.mktemp("bad-input"), time_scale=0.05) as cloud:
         yield Pipeline(cloud)
-    finally:
-        cloud.stop()
 
 
 # -- The entrances ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from ansible_run import run_playbook
+from ansible_run import deployed_cloud
 from conftest import PRIMARY, LocalCloudProcess, wait_for
 
 DEPLOYMENT = "evfail"          # inventories/local/group_vars/all/main.yml
@@ -68,18 +68,13 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    cloud = LocalCloudProcess(tmp_path_factory.mktemp("consumer"), time_scale=0.05)
-    cloud.start()
-    try:
-        deployed = run_playbook("playbooks/deploy.yml", cloud,
-                                "-e", f"queue_max_receive_count={MAX_RECEIVE_COUNT}")
-        assert deployed.returncode == 0, deployed.stdout[-6000:]
+    with deployed_cloud(tmp_path_factory.mktemp("consumer"),
+                        "-e", f"queue_max_receive_count={MAX_RECEIVE_COUNT}",
+                        time_scale=0.05) as cloud:
         described = cloud.client("cloudformation", PRIMARY).describe_stacks(
             StackName=f"{DEPLOYMENT}-primary")["Stacks"][0]
         yield Stack(cloud, {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]},
                     {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]})
-    finally:
-        cloud.stop()
 
 
 def envelope(event_id: str, detail: Any, **fields: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_run import BIN, REPO, ansible_env, run_playbook
+from ansible_run import BIN, REPO, ansible_env, deployed_cloud, run_playbook
 from conftest import PRIMARY, SECONDARY, LocalCloudProcess
 
 DEPLOYMENT = "evfail"  # deployment_name of the local inventory the playbooks use
@@ -113,11 +113,7 @@ def warm_up(cloud: LocalCloudProcess, run_dir: Path) -> None:
 def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
     root = tmp_path_factory.mktemp("load")
     reports = root / "reports"
-    cloud = LocalCloudProcess(root / "cloud", time_scale=0.05)
-    cloud.start()
-    try:
-        deployed = run_playbook("playbooks/deploy.yml", cloud)
-        assert deployed.returncode == 0, deployed.stdout[-6000:]
+    with deployed_cloud(root / "cloud", time_scale=0.05) as cloud:
         warm_up(cloud, root / "warm-up")
         run = run_playbook("playbooks/failover_drill.yml", cloud, "-e", f"drill_rate={RATE}",
                            "-e", f"failover_drill_report_dir={reports}")
@@ -125,8 +121,6 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         path = reports / "runs" / report["run_id"] / "traffic.jsonl"
         log = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         yield Drill(cloud, run, report, log)
-    finally:
-        cloud.stop()
 
 
 def test_the_drill_passes_with_no_accepted_event_lost(drill: Drill) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_run import REPO, run_playbook
+from ansible_run import REPO, deployed_cloud, run_playbook
 from conftest import PRIMARY, SECONDARY, LocalCloudProcess
 
 DEPLOYMENT = "evfail"          # inventories/local/group_vars/all/main.yml
@@ -27,14 +27,8 @@ SETTINGS = "inventories/local/group_vars/all"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloudProcess]:
-    cloud = LocalCloudProcess(tmp_path_factory.mktemp("inputs"), time_scale=0.05)
-    cloud.start()
-    try:
-        deployed = run_playbook("playbooks/deploy.yml", cloud)
-        assert deployed.returncode == 0, deployed.stdout[-6000:]
+    with deployed_cloud(tmp_path_factory.mktemp("inputs"), time_scale=0.05) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 def state(cloud: LocalCloudProcess) -> dict[str, Any]:
