@@ -18,6 +18,10 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 PLAYBOOK := $(BIN)/ansible-playbook
+# The tests are hermetic: credentials, a profile or a region exported for a real account must not
+# reach them, nor ~/.aws (tests/conftest.py does the same inside pytest).
+HERMETIC := env $(foreach var,$(filter AWS_%,$(.VARIABLES)),-u $(var)) \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 PYTEST_ARGS ?=
 DRILL_MODE ?= unplanned
 # Options of bench/run_all.py, e.g. --quick.
@@ -89,13 +93,13 @@ lint: setup security-setup ## yamllint, ansible-lint (production, offline), cfn-
 	$(SECURITY_VENV)/bin/checkov --directory files --framework cloudformation --skip-download --compact --quiet
 
 pytest: setup security-setup ## The Python tests (the local cloud, the Lambda, the modules, the playbooks)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(HERMETIC) $(BIN)/pytest $(PYTEST_ARGS)
 
 molecule: setup ## One molecule scenario per role, each on its own local cloud
 	@for role in roles/*/; do \
 	  if [ -d "$$role/molecule/default" ]; then \
 	    echo "== molecule: $$role"; \
-	    (cd "$$role" && $(CURDIR)/$(BIN)/molecule test) || exit 1; \
+	    (cd "$$role" && $(HERMETIC) $(CURDIR)/$(BIN)/molecule test) || exit 1; \
 	  fi; \
 	done
 

@@ -21,6 +21,24 @@ from botocore.config import Config as BotoConfig
 REPO = Path(__file__).resolve().parent.parent
 PRIMARY = "us-east-1"
 SECONDARY = "us-west-2"
+# Where the scrubbed environment points botocore instead of ~/.aws.
+NO_AWS_FILE = os.devnull
+
+
+def scrub_aws_environment(environ: Any = os.environ) -> None:
+    """Make the tests hermetic: most people who run them have AWS credentials, a profile and a
+    default region exported, which would reach every boto3 client, Ansible module and
+    subprocess started here. Drop every ``AWS_*`` variable and keep botocore away from
+    ``~/.aws`` and the instance metadata service; a test that wants a variable sets it itself."""
+    for name in [name for name in environ if name.startswith("AWS_")]:
+        del environ[name]
+    environ["AWS_CONFIG_FILE"] = NO_AWS_FILE
+    environ["AWS_SHARED_CREDENTIALS_FILE"] = NO_AWS_FILE
+    environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+# At import, before any fixture, client or subprocess reads the environment.
+scrub_aws_environment()
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

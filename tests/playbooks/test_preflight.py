@@ -128,6 +128,32 @@ def test_preflight_passes_after_the_local_bootstrap(cloud: LocalCloudProcess) ->
     assert run.returncode == 0, run.stdout[-6000:]
     assert (f"Preflight passed: account 123456789012, regions {PRIMARY} and {SECONDARY}, "
             f"{DOMAIN}") in run.stdout.replace("\n        ", " ")
+
+
+# What an operator of a real account typically has exported in the shell that runs the demo.
+OPERATOR_SHELL = {
+    "AWS_PROFILE": "operator-admin",
+    "AWS_ACCESS_KEY_ID": "AKIAOPERATOREXAMPLE1",
+    "AWS_SECRET_ACCESS_KEY": "operator-secret",
+    "AWS_SESSION_TOKEN": "operator-session",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+    "AWS_REGION": "eu-central-1",
+}
+
+
+def test_the_local_inventory_ignores_a_real_account_exported_in_the_shell(
+        cloud: LocalCloudProcess, tmp_path: Path) -> None:
+    """The AWS modules read AWS_PROFILE next to the local inventory's keys and refused both
+    ("Passing both a profile and access tokens is not supported")."""
+    config = tmp_path / "config"
+    config.write_text("[profile operator-admin]\nregion = eu-central-1\n")
+    run = run_playbook("playbooks/preflight.yml", cloud, AWS_CONFIG_FILE=str(config),
+                       **OPERATOR_SHELL)
+
+    assert run.returncode == 0, run.stdout[-6000:]
+    assert "Passing both a profile and access tokens" not in run.stdout
+    assert (f"Preflight passed: account 123456789012, regions {PRIMARY} and {SECONDARY}, "
+            f"{DOMAIN}") in run.stdout.replace("\n        ", " ")
     assert {host: counts["changed"] for host, counts in recap(run.stdout).items()} == {
         "region-primary": 0, "region-secondary": 0}
     assert deployment_resources(cloud) == NOTHING
