@@ -131,3 +131,35 @@ def test_a_code_change_ships_as_a_new_artifact(deployed, tmp_path: Path) -> None
     for region in (PRIMARY, SECONDARY):
         config = cloud.client("lambda", region).get_function(FunctionName=function)["Configuration"]
         assert config["CodeSha256"] != before
+
+
+def test_a_changed_api_is_deployed_to_the_stage_in_the_same_run(deployed, tmp_path: Path) -> None:
+    """CloudFormation does not recreate a deployment when the API's Body changes; the stage
+    must serve the changed API after one run of deploy.yml, in both regions."""
+    cloud, _ = deployed
+    template = tmp_path / "regional.yml"
+    original = '{"status": "healthy", "region": "${AWS::Region}"}'
+    changed = '{"status": "healthy", "region": "${AWS::Region}", "revision": 2}'
+    text = (REPO / "files" / "regional.yml").read_text()
+    assert text.count(original) == 1
+    template.write_text(text.replace(original, changed))
+
+    run = run_playbook("playbooks/deploy.yml", cloud, "--tags", "stacks",
+                       "-e", f"regional_stack_template={template}")
+
+    assert run.returncode == 0, run.stdout[-4000:]
+    for region, role in ((PRIMARY, "primary"), (SECONDARY, "secondary")):
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in aws(
+            cloud, region, "cloudformation", "describe-stacks",
+            "--stack-name", f"{DEPLOYMENT}-{role}")["Stacks"][0]["Outputs"]}
+        request = urllib.request.Request(f"{cloud.url}{outputs['HealthPath']}",
+                                         headers={"Host": outputs["ExecuteApiHost"]})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read()) == {
+                "status": "healthy", "region": region, "revision": 2}
+        stage = aws(cloud, region, "apigateway", "get-stage", "--rest-api-id", outputs["ApiId"],
+                    "--stage-name", outputs["StageName"])
+        assert stage["deploymentId"] == outputs["DeploymentId"]
+        deployments = aws(cloud, region, "apigateway", "get-deployments",
+                          "--rest-api-id", outputs["ApiId"])["items"]
+        assert [d["id"] for d in deployments] == [outputs["DeploymentId"]]
