@@ -110,6 +110,10 @@ notes:
   - Supports check mode and C(--diff) (the stage before and after, in the shape of the module's RV(stage)).
   - Canary settings, client certificates, WAF web ACLs and documentation versions are not
     managed.
+  - Tag keys that start with C(aws:) belong to AWS (a stage CloudFormation made carries
+    C(aws:cloudformation:stack-name), C(stack-id) and C(logical-id)). API Gateway refuses them
+    from clients, so they are never sent nor removed, and a recorded stage's tags can be given
+    back as they were recorded.
 author:
   - Founding engineers
 """
@@ -195,6 +199,7 @@ import datetime
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.session import Session as BotocoreSession
 except ImportError:
     pass  # handled by AnsibleAWSModule
 
@@ -213,6 +218,18 @@ from ansible_collections.failover.aws.plugins.module_utils.apigateway import (
 )
 
 UTC = datetime.timezone.utc  # noqa: UP017 - modules may run on a target Python before 3.11
+
+
+# Tag keys reserved for AWS: "The tag key ... must not start with aws:" (API Gateway API
+# reference, CreateStage and TagResource), and CloudFormation adds its system tags with it.
+RESERVED_TAG_PREFIX = "aws:"
+
+
+def user_tags(tags):
+    """The tags a client may set or remove (``tags`` without AWS's reserved keys)."""
+    if tags is None:
+        return None
+    return {k: v for k, v in tags.items() if not k.startswith(RESERVED_TAG_PREFIX)}
 
 
 def replace(path, value):
@@ -321,8 +338,10 @@ def predicted(current, params, method_settings, access_log, tags):
 
 
 def stage_arn(module):
-    return (f"arn:aws:apigateway:{module.region}::/restapis/{module.params['rest_api_id']}"
-            f"/stages/{module.params['stage_name']}")
+    # The ARN's partition follows the region (aws, aws-cn, aws-us-gov, ...).
+    partition = BotocoreSession().get_partition_for_region(module.region)
+    return (f"arn:{partition}:apigateway:{module.region}::/restapis/"
+            f"{module.params['rest_api_id']}/stages/{module.params['stage_name']}")
 
 
 def get_stage(client, module):
@@ -401,8 +420,8 @@ def create(client, module):
             request[field] = params[option]
     if params["variables"]:
         request["variables"] = {k: to_text(v) for k, v in params["variables"].items()}
-    if params["tags"]:
-        request["tags"] = {k: to_text(v) for k, v in params["tags"].items()}
+    if user_tags(params["tags"]):
+        request["tags"] = {k: to_text(v) for k, v in user_tags(params["tags"]).items()}
     if module.check_mode:
         # Fail as the create would, rather than promise a change that cannot happen; the
         # request stands for the stage it would create (same field names as GetStage).
@@ -434,7 +453,8 @@ def ensure_present(client, module):
     ops = patch_operations(current, params, method_settings, access_log)
     tags = None
     if params["tags"] is not None:
-        tags = compare_aws_tags(current["tags"], params["tags"], params["purge_tags"])
+        tags = compare_aws_tags(user_tags(current["tags"]), user_tags(params["tags"]),
+                                params["purge_tags"])
     changed = created or bool(ops) or bool(tags and (tags[0] or tags[1]))
 
     if module.check_mode:
