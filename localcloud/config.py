@@ -10,18 +10,37 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DEFAULT_PORT = 4566
+# Route 53's request-rate bucket for all API requests of one account: refilled at 10
+# requests per second, holding at most 50 ("Throttling for Amazon Route 53 API requests",
+# Route 53 Developer Guide, table "Request rate limits per API action", row "All Amazon
+# Route 53 API actions combined (account level)"). AWS raised the rate from the five
+# requests per second its quotas page used to give.
+ROUTE53_REQUEST_RATE = 10.0
+ROUTE53_REQUEST_BURST = 50
 
 
-def _float(name: str, default: float) -> float:
+def _number(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw in (None, ""):
         return default
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    value = _number(name, default)
     if value <= 0:
-        raise SystemExit(f"{name} must be greater than 0, got {raw!r}")
+        raise SystemExit(f"{name} must be greater than 0, got {value!r}")
+    return value
+
+
+def _non_negative_float(name: str, default: float) -> float:
+    """A number that may be 0 (0 turns the feature off)."""
+    value = _number(name, default)
+    if value < 0:
+        raise SystemExit(f"{name} must be 0 or more, got {value!r}")
     return value
 
 
@@ -33,6 +52,13 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be 1 or more, got {value!r}")
+    return value
 
 
 @dataclass
@@ -48,6 +74,11 @@ class Config:
     time_scale: float = 1.0
     # Delay before an item written in one replica region appears in the others.
     replication_lag_seconds: float = 0.2
+    # Route 53 API requests per second and account, in AWS time (the local rate is this
+    # divided by time_scale); 0 turns throttling off.
+    route53_rate: float = ROUTE53_REQUEST_RATE
+    # Route 53 API requests one account can make at once before the rate applies.
+    route53_burst: int = ROUTE53_REQUEST_BURST
     # Where pid file and log live.
     state_dir: Path = Path(".localcloud")
     # Loopback only: the local cloud has no authentication.
@@ -60,6 +91,8 @@ class Config:
             dns_port=_int("LOCALCLOUD_DNS_PORT", 0),
             time_scale=_float("LOCALCLOUD_TIME_SCALE", 1.0),
             replication_lag_seconds=_float("LOCALCLOUD_REPLICATION_LAG", 0.2),
+            route53_rate=_non_negative_float("LOCALCLOUD_ROUTE53_RATE", ROUTE53_REQUEST_RATE),
+            route53_burst=_positive_int("LOCALCLOUD_ROUTE53_BURST", ROUTE53_REQUEST_BURST),
             state_dir=Path(os.environ.get("LOCALCLOUD_STATE_DIR", ".localcloud")),
         )
 
@@ -82,6 +115,8 @@ class Config:
             "LOCALCLOUD_DNS_PORT": str(self.dns_port),
             "LOCALCLOUD_TIME_SCALE": repr(self.time_scale),
             "LOCALCLOUD_REPLICATION_LAG": repr(self.replication_lag_seconds),
+            "LOCALCLOUD_ROUTE53_RATE": repr(self.route53_rate),
+            "LOCALCLOUD_ROUTE53_BURST": str(self.route53_burst),
             "LOCALCLOUD_STATE_DIR": str(self.state_dir),
         }
 

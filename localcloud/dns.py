@@ -15,7 +15,17 @@ no query; this module answers them from what was deployed, the way Route 53 docu
 - alias targets: another record in a hosted zone (followed, answering with the target's TTL);
   an API Gateway regional domain name ``d-….execute-api.{region}.amazonaws.com`` (the custom
   domain of that region, healthy while it exists); any other AWS name (a synthetic address);
-- CNAME records answer any type and are followed when their target is known here.
+- CNAME records answer any type and are followed when their target is known here;
+- outside every hosted zone, the names AWS's public DNS answers for the API Gateway resources
+  that exist here: a regional domain name ``d-….execute-api.{region}.amazonaws.com`` of an
+  existing custom domain, and the execute-api host of an existing REST API, with the same
+  synthetic address an alias to them answers (so a client can tell which target an alias
+  answer came from, as it can on AWS by resolving the target); other names are NXDOMAIN;
+- a name of a hosted zone with no record (NXDOMAIN) or none of the asked type (NODATA) is
+  answered with the zone's SOA in the authority section, whose TTL is the negative-caching TTL:
+  the lesser of the SOA record's TTL and the SOA's minimum field (RFC 2308; Route 53 documents
+  the same in "NS and SOA records that Amazon Route 53 creates for a public hosted zone"). The
+  apex answers its SOA and NS records like any other.
 
 Addresses of AWS resources are synthetic, derived from what they stand for so that the answer
 for the custom domain of one region differs from the other region's and ``dig`` shows it switch
@@ -48,6 +58,8 @@ SYNTHETIC_V6 = ipaddress.ip_network("2001:db8::/32")
 # TTL Route 53 gives alias records whose target is an AWS resource rather than a record.
 AWS_ALIAS_TTL = 60
 DEFAULT_TTL = 300
+# TTL of the SOA record Route 53 creates with a hosted zone.
+DEFAULT_SOA_TTL = 900
 # Longest chain of aliases and CNAMEs followed before giving up (a loop, most likely).
 MAX_DEPTH = 8
 MULTIVALUE_LIMIT = 8
@@ -217,13 +229,17 @@ class Snapshot:
 class LocalTarget:
     """What the local cloud serves behind a name: a custom domain or an execute-api host."""
 
-    kind: str  # "custom_domain" or "execute_api"
+    # "custom_domain"; "regional_domain_name" (a custom domain's d-… name asked for itself: a
+    # request with that Host reaches API Gateway but none of its APIs); or "execute_api"
+    kind: str
     region: str
     name: str  # the custom domain name, or the REST API id
 
     def describe(self) -> str:
         if self.kind == "custom_domain":
             return f"API Gateway custom domain {self.name} in {self.region}"
+        if self.kind == "regional_domain_name":
+            return f"regional domain name of API Gateway custom domain {self.name} in {self.region}"
         return f"REST API {self.name} in {self.region}"
 
 
@@ -320,6 +336,10 @@ class Resolver:
         answer = Answer(name=name, rtype=rtype)
         zone = snapshot.zone_for(name, zone_id)
         answer.zone = zone
+        if zone is None and zone_id is None:
+            resource = self._api_gateway_name(snapshot, name, rtype, via_alias=False)
+            if resource is not None:
+                return resource
         if zone is None or not (name == zone.name or name.endswith("." + zone.name)):
             answer.rcode = "NXDOMAIN" if zone_id is None else "REFUSED"
             answer.healthy = False
@@ -453,27 +473,44 @@ class Resolver:
         if depth > MAX_DEPTH:
             return Answer(name=name, rtype=rtype, rcode="SERVFAIL", healthy=False,
                           steps=[f"more than {MAX_DEPTH} aliases or CNAMEs"])
-        regional = snapshot.regional_names.get(name)
-        if regional is not None:
-            region, domain = regional
-            local = LocalTarget("custom_domain", region, domain)
-            return self._aws_answer(name, rtype, f"{region}/{domain}", local,
-                                    [local.describe()])
-        match = EXECUTE_API.match(name)
-        if match:
-            region, api_id = match["region"], match["id"]
-            if name.startswith("d-") or (region, api_id) not in snapshot.rest_apis:
-                # A regional domain name or API that no longer exists answers nothing.
-                return Answer(name=name, rtype=rtype, healthy=False,
-                              steps=[f"{name} does not exist"])
-            local = LocalTarget("execute_api", region, api_id)
-            return self._aws_answer(name, rtype, name, local, [local.describe()])
+        resource = self._api_gateway_name(snapshot, name, rtype, via_alias=True)
+        if resource is not None:
+            return resource
+        if EXECUTE_API.match(name):
+            # A regional domain name or API that no longer exists answers nothing.
+            return Answer(name=name, rtype=rtype, healthy=False,
+                          steps=[f"{name} does not exist"])
         if snapshot.zone_for(name) is not None:
             return self._resolve(snapshot, name, rtype, None, depth)
         if name.endswith(".amazonaws.com") or name.endswith(".cloudfront.net"):
             return self._aws_answer(name, rtype, name, None, [f"AWS resource {name}"])
         # Outside every hosted zone and not an AWS name: a resolver elsewhere would answer it.
         return Answer(name=name, rtype=rtype, healthy=True, steps=[f"{name} is not served here"])
+
+    def _api_gateway_name(self, snapshot: Snapshot, name: str, rtype: str,
+                          via_alias: bool) -> Answer | None:
+        """The answer for an existing custom domain's regional domain name or an existing REST
+        API's execute-api host; None for any other name.
+
+        Both answer the same synthetic address whether asked for directly or through an alias,
+        as on AWS an alias answers its target's addresses. Through an alias, a regional domain
+        name leads to the custom domain (the request keeps the alias's name as Host); asked for
+        itself, it leads to API Gateway but to no API of it (the request's Host is then the
+        d-… name, which API Gateway serves no API under).
+        """
+        regional = snapshot.regional_names.get(name)
+        if regional is not None:
+            region, domain = regional
+            kind = "custom_domain" if via_alias else "regional_domain_name"
+            local = LocalTarget(kind, region, domain)
+            return self._aws_answer(name, rtype, f"{region}/{domain}", local,
+                                    [local.describe()])
+        match = EXECUTE_API.match(name)
+        if match and not name.startswith("d-") and (
+                (match["region"], match["id"]) in snapshot.rest_apis):
+            local = LocalTarget("execute_api", match["region"], match["id"])
+            return self._aws_answer(name, rtype, name, local, [local.describe()])
+        return None
 
     @staticmethod
     def _aws_answer(name: str, rtype: str, key: str, target: LocalTarget | None,
@@ -515,12 +552,30 @@ class _DnsResolver:
             for parsed in _to_rrs(rr):
                 reply.add_answer(parsed)
         if not answer.records and answer.zone is not None:
-            soa = next((r for r in answer.zone.records
-                        if r.rtype == "SOA" and r.name == answer.zone.name), None)
-            if soa is not None:
-                for value in soa.values:
-                    reply.add_auth(*_to_rrs(Rr(soa.name, "SOA", soa.ttl or 900, value)))
+            for parsed in _negative_authority(answer.zone):
+                reply.add_auth(parsed)
         return reply
+
+
+def negative_ttl(soa_ttl: int, soa_value: str) -> int:
+    """How long a resolver may cache a negative answer: the lesser of the SOA record's TTL and
+    the SOA's minimum field (RFC 2308, sections 3 and 5; Route 53 documents the same for its
+    NXDOMAIN and NODATA answers in "NS and SOA records that Amazon Route 53 creates for a
+    public hosted zone")."""
+    fields = soa_value.split()
+    minimum = _as_int(fields[6]) if len(fields) == 7 else None
+    return soa_ttl if minimum is None else min(soa_ttl, minimum)
+
+
+def _negative_authority(zone: ZoneView) -> list[RR]:
+    """The zone's SOA for the authority section of an NXDOMAIN or NODATA answer, with the
+    negative-caching TTL as its TTL (RFC 2308, section 3)."""
+    soa = next((r for r in zone.records if r.rtype == "SOA" and r.name == zone.name), None)
+    if soa is None or not soa.values:
+        return []
+    ttl = soa.ttl if soa.ttl is not None else DEFAULT_SOA_TTL
+    value = soa.values[0]
+    return _to_rrs(Rr(soa.name, "SOA", negative_ttl(ttl, value), value))
 
 
 def _to_rrs(rr: Rr) -> list[RR]:

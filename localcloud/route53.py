@@ -13,10 +13,26 @@
   AWS::Route53::HealthCheck model itself lives in ``cfn/route53.py``).
 - ChangeResourceRecordSets: a DELETE with a SetIdentifier removes that record set only (moto
   removes every record set with that identifier, in any name).
-- Names are case-insensitive and stored lower-case, as Route 53 stores them: record names in
-  ChangeResourceRecordSets (moto refused upper-case ones as not in the zone) and the
-  StartRecordName of ListResourceRecordSets, hosted zone names on create and lookup by name.
-  Deviation: letters written as octal escape codes (``\\101``) are kept as written.
+- Names are answered the way Route 53 stores them: lower case ("Amazon Route 53 stores
+  alphabetic characters as lowercase letters (a-z), regardless of how you specify them", "DNS
+  domain name format", Route 53 Developer Guide) and fully qualified (the trailing dot is
+  optional in a request, which Route 53 treats as identical; ResourceRecordSet.Name in the API
+  reference). That holds for record names, an alias target's DNSName and hosted zone names,
+  given through ChangeResourceRecordSets, CreateHostedZone or CloudFormation (whose models call
+  the same backend methods); an alias target's HostedZoneId comes back upper case. (AWS's
+  reference does not spell out the alias target's form; ListResourceRecordSets answers it so,
+  which is why tools that compare without normalising report a change on every run:
+  ansible/ansible#29858, ansible-collections/community.aws#192.) StartRecordName and lookups
+  by zone name are case-insensitive. moto kept an alias DNSName as sent and refused upper-case
+  record names as outside the zone. Deviations: letters written as octal escape codes
+  (``\\101``) are kept as written, and other characters are returned as given (Route 53 lists a
+  wildcard's ``*`` as ``\\052``).
+- A new hosted zone gets the NS and SOA records Route 53 creates ("NS and SOA records that
+  Amazon Route 53 creates for a public hosted zone", Route 53 Developer Guide): NS with TTL
+  172800 and the delegation set's name servers fully qualified; SOA with TTL 900 and
+  ``<first name server>. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400``. (moto: the
+  SOA's value was the repr of a dict, the NS values had no trailing dot.)
+- Every Route 53 API request is throttled per account (``route53_throttle.py``).
 - TestDNSAnswer (moto: 404) answers from the resolver in ``dns.py``.
 
 The health checker is told to look again after every create, update and delete, so a change
@@ -34,7 +50,7 @@ from moto.route53.exceptions import InvalidInput, Route53ClientError
 from moto.route53.models import FakeZone, HealthCheck, Route53Backend
 from moto.route53.responses import Route53
 
-from . import runtime
+from . import route53_throttle, runtime
 
 TEST_DNS_ANSWER_PATH = r"{0}/(?P<api_version>[\d_-]+)/testdnsanswer$"
 RESETTABLE = {
@@ -57,6 +73,14 @@ UPDATABLE = {
     "EnableSNI": "enable_sni",
     "InsufficientDataHealthStatus": "insufficient_data_health_status",
 }
+
+# The apex records of a new hosted zone ("NS and SOA records that Amazon Route 53 creates for
+# a public hosted zone", Route 53 Developer Guide): NS with the TTL of two days, SOA with 900 s.
+# The hostmaster is the "amazon.com email address that is not monitored" the guide mentions,
+# as Route 53's name servers answer it.
+DEFAULT_NS_TTL = 172800
+DEFAULT_SOA_TTL = 900
+SOA_HOSTMASTER = "awsdns-hostmaster.amazon.com."
 
 _installed = False
 _pending_deletes = threading.local()
@@ -214,14 +238,39 @@ def _test_dns_answer(self: Route53) -> ActionResult:
 # -- Record sets --------------------------------------------------------------------------------
 
 
-def _lower_record_names(change_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    lowered = []
+def fully_qualified(name: str) -> str:
+    """A domain name as Route 53 stores and returns it: lower case, with the trailing dot."""
+    name = name.lower()
+    return name if name.endswith(".") else f"{name}."
+
+
+def _alias_as_stored(alias: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(alias)
+    if isinstance(alias.get("DNSName"), str):
+        stored["DNSName"] = fully_qualified(alias["DNSName"])
+    if isinstance(alias.get("HostedZoneId"), str):
+        stored["HostedZoneId"] = alias["HostedZoneId"].upper()
+    return stored
+
+
+def _record_as_stored(record: dict[str, Any]) -> dict[str, Any]:
+    """A ResourceRecordSet of a request in the form Route 53 keeps and lists it."""
+    stored = dict(record)
+    if isinstance(record.get("Name"), str):
+        stored["Name"] = fully_qualified(record["Name"])
+    if isinstance(record.get("AliasTarget"), dict):
+        stored["AliasTarget"] = _alias_as_stored(record["AliasTarget"])
+    return stored
+
+
+def _changes_as_stored(change_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    stored = []
     for change in change_list:
         record = change.get("ResourceRecordSet")
-        if isinstance(record, dict) and isinstance(record.get("Name"), str):
-            change = {**change, "ResourceRecordSet": {**record, "Name": record["Name"].lower()}}
-        lowered.append(change)
-    return lowered
+        if isinstance(record, dict):
+            change = {**change, "ResourceRecordSet": _record_as_stored(record)}
+        stored.append(change)
+    return stored
 
 
 def _change_resource_record_sets(original: Any) -> Any:
@@ -229,7 +278,7 @@ def _change_resource_record_sets(original: Any) -> Any:
                                     change_list: list[dict[str, Any]]) -> None:
         from .dns import normalize
 
-        change_list = _lower_record_names(change_list)
+        change_list = _changes_as_stored(change_list)
         _pending_deletes.queue = [
             (normalize(c["ResourceRecordSet"]["Name"]), c["ResourceRecordSet"].get("Type"),
              c["ResourceRecordSet"]["SetIdentifier"])
@@ -270,6 +319,47 @@ def _lower_name_argument(original: Any) -> Any:
     return lowered
 
 
+def _qualify_name_argument(original: Any) -> Any:
+    """A backend method whose first argument is a domain name gets it as Route 53 stores it."""
+    def qualified(self: Route53Backend, name: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(self, fully_qualified(name) if isinstance(name, str) else name,
+                        *args, **kwargs)
+
+    return qualified
+
+
+# -- Hosted zones -------------------------------------------------------------------------------
+
+
+def default_soa_value(name_servers: list[str]) -> str:
+    """The SOA Route 53 gives a new hosted zone: its first name server, Route 53's hostmaster,
+    serial 1, refresh 7200, retry 900, expire 1209600 (two weeks), minimum TTL 86400."""
+    return f"{fully_qualified(name_servers[0])} {SOA_HOSTMASTER} 1 7200 900 1209600 86400"
+
+
+def _give_default_records(zone: FakeZone) -> None:
+    """Replace moto's apex records (a SOA whose value is a dict's repr, NS values without
+    the final dot) with the NS and SOA records Route 53 creates."""
+    name_servers = list(zone.delegation_set.name_servers) if zone.delegation_set else []
+    if not name_servers:
+        return
+    zone.rrsets = [r for r in zone.rrsets if r.type not in ("NS", "SOA")]
+    zone.add_rrset({"Name": zone.name, "Type": "NS", "TTL": DEFAULT_NS_TTL,
+                    "ResourceRecords": [fully_qualified(ns) for ns in name_servers]})
+    zone.add_rrset({"Name": zone.name, "Type": "SOA", "TTL": DEFAULT_SOA_TTL,
+                    "ResourceRecords": [default_soa_value(name_servers)]})
+
+
+def _create_hosted_zone(original: Any) -> Any:
+    def create_hosted_zone(self: Route53Backend, name: str, *args: Any,
+                           **kwargs: Any) -> FakeZone:
+        zone = original(self, fully_qualified(name), *args, **kwargs)
+        _give_default_records(zone)
+        return zone
+
+    return create_hosted_zone
+
+
 def _list_resource_record_sets(original: Any) -> Any:
     def list_resource_record_sets(self: Route53Backend, zone_id: str, start_type: Any,
                                   start_name: Any, *args: Any, **kwargs: Any) -> Any:
@@ -296,8 +386,12 @@ def install() -> None:
     Route53Backend.change_resource_record_sets = _change_resource_record_sets(
         Route53Backend.change_resource_record_sets)
     FakeZone.delete_rrset_by_id = _delete_rrset_by_id(FakeZone.delete_rrset_by_id)
-    for method in ("create_hosted_zone", "get_hosted_zone_by_name", "list_hosted_zones_by_name"):
-        setattr(Route53Backend, method, _lower_name_argument(getattr(Route53Backend, method)))
+    Route53Backend.create_hosted_zone = _create_hosted_zone(Route53Backend.create_hosted_zone)
+    Route53Backend.get_hosted_zone_by_name = _qualify_name_argument(
+        Route53Backend.get_hosted_zone_by_name)
+    Route53Backend.list_hosted_zones_by_name = _lower_name_argument(
+        Route53Backend.list_hosted_zones_by_name)
     Route53Backend.list_resource_record_sets = _list_resource_record_sets(
         Route53Backend.list_resource_record_sets)
+    route53_throttle.install()
 

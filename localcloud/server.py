@@ -42,9 +42,11 @@ EXECUTE_API_HOST = re.compile(
 # Modules that extend moto in-process; each has ``install()``. Order matters only in that
 # CloudFormation models are registered last, after the backends they use are patched.
 PATCH_MODULES = (
+    "localcloud.acm",
     "localcloud.events",
     "localcloud.s3",
     "localcloud.json_protocol",
+    "localcloud.validation",
     "localcloud.apigateway.control",
     "localcloud.apigateway.snapshots",
     "localcloud.lambda_runtime",
@@ -63,6 +65,7 @@ COMPONENTS = (
     ("localcloud.replication", "Replicator"),
     ("localcloud.healthchecks", "HealthChecker"),
     ("localcloud.dns", "DnsServer"),
+    ("localcloud.route53_throttle", "RequestThrottle"),
 )
 
 

@@ -20,15 +20,26 @@ made through either looks identical through the other. Fixed here:
   an existing stage re-points it and keeps its settings (moto replaced the stage); a
   deployment that a stage uses cannot be deleted; method settings get AWS's defaults.
 
+- Tags: a client's tag key that starts with ``aws:`` (in any case) is refused with a
+  ``BadRequestException`` on every operation whose input takes ``tags`` (botocore's model:
+  CreateRestApi, CreateStage, CreateDomainName, CreateApiKey, CreateUsagePlan, CreateVpcLink,
+  GenerateClientCertificate, CreateDomainNameAccessAssociation, TagResource). The API reference
+  says a tag key "must not start with aws:"; the message is the one AWS answers (not in the
+  reference; quoted in serverless/serverless#9223 and aws/aws-cdk#23738). The check is on the
+  API request only: CloudFormation adds its ``aws:cloudformation:*`` system tags in-process.
+- Account settings and the CloudWatch role that logging needs: ``account.py``.
+
 Deviations: the wording of the certificate errors is the local cloud's own (AWS's are
 not all documented); domain names become ``AVAILABLE`` at once.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
+import botocore.session
 from moto.apigateway import models as apigw_models
 from moto.apigateway import responses as apigw_responses
 from moto.apigateway.exceptions import (
@@ -47,7 +58,7 @@ from moto.apigateway.exceptions import (
     RestAPINotFound,
 )
 
-from . import openapi
+from . import account, openapi
 
 NONE_BASE_PATH = "(none)"
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -387,6 +398,36 @@ def delete_request_validator(self: Any, restapi_id: str, validator_id: str) -> N
     del api.request_validators[validator_id]
 
 
+# -- tags ----------------------------------------------------------------------------------
+
+RESERVED_TAG_PREFIX = "aws:"
+RESERVED_TAG_KEY = "Invalid tag key. Tag keys cannot start with 'aws:' (case insensitive)"
+
+
+@cache
+def tagging_operations() -> frozenset[str]:
+    """Every API Gateway operation whose input has a ``tags`` member, from botocore's model."""
+    model = botocore.session.get_session().get_service_model("apigateway")
+    return frozenset(name for name in model.operation_names
+                     if "tags" in getattr(model.operation_model(name).input_shape, "members", {}))
+
+
+def check_tag_keys(tags: Any) -> None:
+    if isinstance(tags, dict) and any(str(key).lower().startswith(RESERVED_TAG_PREFIX)
+                                      for key in tags):
+        raise BadRequestException(RESERVED_TAG_KEY)
+
+
+def _refusing_reserved_tag_keys(original: Any) -> Any:
+    """Check a client's tags before moto runs the action (or finds it has none)."""
+    def call_action(self: Any) -> Any:
+        if self._get_action() in tagging_operations():
+            check_tag_keys(self._get_param("tags"))
+        return original(self)
+
+    return call_action
+
+
 # -- import and put ------------------------------------------------------------------------
 
 
@@ -490,4 +531,6 @@ def install() -> None:
     response = apigw_responses.APIGatewayResponse
     response.import_rest_api = import_rest_api_response
     response.put_rest_api = put_rest_api_response
+    response.call_action = _refusing_reserved_tag_keys(response.call_action)
+    account.install()
 

@@ -459,7 +459,7 @@ class Invoker:
                 role, trust = None, None
         if role is None:
             raise configuration_error(f"Invalid permissions: role {role_arn} does not exist")
-        if not _trusts_apigateway(trust):
+        if not trusts_apigateway(trust):
             raise configuration_error(
                 f"API Gateway does not have permission to assume the provided role {role_arn}")
 
@@ -583,7 +583,8 @@ def _timeout_seconds(integration: Any) -> float:
     return max(millis, 50) / 1000
 
 
-def _trusts_apigateway(policy: Any) -> bool:
+def trusts_apigateway(policy: Any) -> bool:
+    """Whether a role's trust policy lets ``apigateway.amazonaws.com`` assume the role."""
     try:
         document = json.loads(policy) if isinstance(policy, str) else policy
     except ValueError:

@@ -2,8 +2,9 @@
 
 ``core`` replaces moto's stack lifecycle (unsupported types fail, per-resource events,
 rollback, complete deletes), ``actions`` the API actions around it, ``drift`` drift detection,
-``intrinsics`` what moto resolves differently; the service modules define models moto lacks or
-gets wrong (``model`` is their shared base).
+``intrinsics`` what moto resolves differently, ``tags`` the stack and system tags CloudFormation
+gives resources; the service modules define models moto lacks or gets wrong (``model`` is their
+shared base).
 ``install()`` registers them: moto finds models among the direct subclasses of
 ``CloudFormationModel`` through three cached lookups, cleared here once the modules have
 defined their classes (a later class for the same type wins).

@@ -1,9 +1,8 @@
 """``AWS::CertificateManager::Certificate``, issued at once, and ACM requests likewise.
 
 There is no DNS or e-mail validation locally, so a requested certificate is ``ISSUED``
-immediately: the CloudFormation resource marks it so itself, and ``install()`` makes moto honour
-``MOTO_ACM_VALIDATION_WAIT`` (which the server sets to 0) for ``request-certificate``, because
-moto reads that variable once at import, before the server could set it. Ref is the ARN.
+immediately: the CloudFormation resource marks it so itself (``request-certificate`` is issued at
+once by ``localcloud/acm.py``). Ref is the ARN.
 
 Deviation: ``ValidationMethod`` and ``DomainValidationOptions`` are kept on the resource but
 nothing is validated; ``describe-certificate`` reports DNS validation as moto does.
@@ -11,10 +10,8 @@ nothing is validated; ``describe-certificate`` reports DNS validation as moto do
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from moto import settings
 from moto.acm.models import acm_backends
 from moto.core.common_models import CloudFormationModel
 
@@ -53,9 +50,3 @@ class Certificate(LocalModel, CloudFormationModel):
         backend = acm_backends[self.account_id][self.region_name]
         if self.physical_id in backend._certificates:
             backend.delete_certificate(self.physical_id)
-
-
-def install() -> None:
-    wait = os.environ.get("MOTO_ACM_VALIDATION_WAIT")
-    if wait is not None:
-        settings.ACM_VALIDATION_WAIT = int(wait)

@@ -5,8 +5,11 @@
   only once the resources exist.
 - DeleteStack keeps a stack whose delete failed listed as ``DELETE_FAILED``.
 - ExecuteChangeSet creates or updates through the same lifecycle, so change sets roll back too.
-- UpdateStack with an unchanged template and parameters is "No updates are to be performed.",
-  as on AWS (moto checked this only when parameters were passed).
+- UpdateStack with an unchanged template, parameters and stack tags is "No updates are to be
+  performed.", as on AWS (moto checked this only when parameters were passed). New ``Tags``
+  alone are an update that propagates them (UpdateStack API reference: CloudFormation
+  "propagates these tags to supported resources in the stack"); a change set with only new
+  ``Tags`` lists the tagged resources as Modify (scope ``Tags``) and can be executed.
 - CreateChangeSet defaults ChangeSetType to UPDATE and creates a change set without changes
   as FAILED ("didn't contain changes"), as AWS does; a resource that refers to a changed
   parameter is listed as a Modify (moto compared the templates only).
@@ -30,6 +33,7 @@ from moto.core.responses import ActionResult
 from werkzeug.exceptions import HTTPException
 
 from . import core
+from . import tags as tagging
 
 log = logging.getLogger("localcloud.cfn")
 
@@ -98,7 +102,8 @@ def execute_change_set(self: Any, change_set_name: str, stack_name: str | None =
         stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
         stack.create_resources()
     else:
-        stack.update(change_set.template, parameters=change_set.parameters)
+        stack.update(change_set.template, parameters=change_set.parameters,
+                     tags=change_set.tags or None)
 
 
 def validate_different_update(self: Any, incoming_params: list[dict[str, Any]] | None,
@@ -112,24 +117,54 @@ def validate_different_update(self: Any, incoming_params: list[dict[str, Any]] |
         return  # a change set without changes is created FAILED, not refused (see below)
     if not stack_body or old_stack.template != stack_body:
         return
+    if tagging.stack_tags_change(old_stack, _tags_param(self)):
+        return
     new_params = self._get_param_values(incoming_params or [], old_stack.stack_parameters)
     if new_params == (old_stack.parameters or {}) or (
             incoming_params and new_params == old_stack.stack_parameters):
         raise ValidationError(old_stack.name, message="No updates are to be performed.")
 
 
+def _tags_param(response: Any) -> dict[str, str] | None:
+    return {t["Key"]: t["Value"] for t in response._get_param("Tags", [])} or None
+
+
 def change_set_diff(self: Any) -> list[Any]:
-    """ChangeSet.diff with the change set's parameters: what refers to a changed one changes."""
+    """ChangeSet.diff with the change set's parameters: what refers to a changed one changes.
+
+    New stack tags modify every resource that carries them (scope ``Tags``).
+    """
     resource_map = self.stack.resource_map
     names = resource_map.build_resource_diff(self.template_dict, self.parameters)
     new = self.template_dict.get("Resources") or {}
     old = resource_map._resource_json_map
-    return [
+    changes = [
         cfn_models.Change(action=action, logical_resource_id=logical_id,
                           resource_type=(old if action == "Remove" else new)[logical_id]["Type"])
         for action in ("Add", "Modify", "Remove")
         for logical_id in names[action]
     ]
+    if self.change_set_type == "UPDATE" and tagging.stack_tags_change(self.stack, self.tags):
+        listed = {change.logical_resource_id for change in changes}
+        for logical_id, resource_type in tagging.tagged_resources(self.stack):
+            if logical_id not in listed and logical_id in new:
+                change = cfn_models.Change("Modify", logical_id, resource_type)
+                change.scope = ["Tags"]
+                changes.append(change)
+    return changes
+
+
+def create_change_set(self: Any, *args: Any, **kwargs: Any) -> tuple[str, str]:
+    """moto's create_change_set; one that changes only the stack's tags is not empty."""
+    change_set_id, stack_id = _original_create_change_set(self, *args, **kwargs)
+    change_set = self.change_sets[change_set_id]
+    if change_set.status == "FAILED" and change_set.changes:
+        change_set.status, change_set.execution_status = "CREATE_COMPLETE", "AVAILABLE"
+        change_set.status_reason = None
+    return change_set_id, stack_id
+
+
+_original_create_change_set = cfn_models.CloudFormationBackend.create_change_set
 
 
 def list_change_sets_response(self: Any) -> ActionResult:
@@ -273,6 +308,7 @@ def install() -> None:
     backend_cls.create_stack = create_stack
     backend_cls.delete_stack = delete_stack
     backend_cls.execute_change_set = execute_change_set
+    backend_cls.create_change_set = create_change_set
     backend_cls.describe_stack_resource = describe_stack_resource
     backend_cls.describe_stack_resources = describe_stack_resources
     backend_cls.list_stack_resources = list_stack_resources

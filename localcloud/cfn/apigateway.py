@@ -13,6 +13,13 @@ RegionalHostedZoneId, DistributionDomainName, DistributionHostedZoneId, DomainNa
 RequestValidator → id (RequestValidatorId); Model → name; GatewayResponse and Account → a
 generated id (Id). BasePathMapping has no documented Ref; it is ``{domain}/{basePath}`` here.
 
+Account settings go through the API's checks (``apigateway/account.py``): an Account's
+``CloudWatchRoleArn`` must exist and trust ``apigateway.amazonaws.com``, and a Stage (or a
+Deployment's ``StageDescription``) with ``AccessLogSetting``, ``LoggingLevel`` INFO/ERROR or
+``DataTraceEnabled`` fails with "CloudWatch Logs role ARN must be set in account settings to
+enable logging" until the region's account has a role (set earlier, or by an
+``AWS::ApiGateway::Account`` the stage depends on).
+
 Deviation: removing an ``AWS::ApiGateway::Account`` from a stack keeps the account-level
 CloudWatch role, as AWS does not reset account settings either.
 """

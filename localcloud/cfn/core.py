@@ -21,7 +21,9 @@ This module replaces those parts of the lifecycle and keeps moto's parser for th
 - ``Stack.delete`` deletes every resource in reverse creation order, honouring
   ``DeletionPolicy: Retain``; a resource already gone counts as deleted, as on AWS;
 - outputs are resolved once when an operation ends, as on AWS, and shown only while the stack
-  has its resources.
+  has its resources;
+- each resource created or updated gets CloudFormation's tags (stack tags, system tags), and
+  an UpdateStack with new stack tags gives them to every resource (``tags.py``).
 
 The state a stack needs for this (per-resource status, creation order, resolved outputs) lives
 on moto's own ``Stack`` object, so ``/moto-api/reset`` forgets it with the stack. The API
@@ -46,6 +48,8 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.utils import utcnow
+
+from . import tags as tagging
 
 log = logging.getLogger("localcloud.cfn")
 
@@ -267,6 +271,7 @@ def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any],
     if not parsed:
         return None
     _, cleaned_json, physical_name = parsed
+    own_tags = tagging.own_tags(resource_type, region_name, cleaned_json)  # before models see them
     record(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
     try:
         resource = resource_class.create_from_cloudformation_json(
@@ -275,6 +280,7 @@ def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any],
         )
         resource.cf_resource_type = resource_type
         resource.logical_resource_id = logical_id
+        tagging.tag_resource(stack, logical_id, resource_type, resource, own_tags)
     except Exception as exc:
         log.info("stack %s: %s (%s) failed: %r", getattr(stack, "name", "?"), logical_id,
                  resource_type, exc)
@@ -451,6 +457,7 @@ def _update_one(stack: Any, logical_id: str) -> bool:
         resource_class = resource_class_from_type(resource_type)
         _, cleaned, name = parsing.parse_resource_and_generate_name(
             logical_id, resource_json, resources_map)
+        own_tags = tagging.own_tags(resource_type, stack.region_name, cleaned)
         new = None
         old_type = getattr(old, "cf_resource_type", resource_type)
         updatable = not hasattr(resource_class.update_from_cloudformation_json,
@@ -469,6 +476,7 @@ def _update_one(stack: Any, logical_id: str) -> bool:
                 StackId=stack.stack_id, ResourceType=resource_type)
         new.cf_resource_type = resource_type
         new.logical_resource_id = logical_id
+        tagging.tag_resource(stack, logical_id, resource_type, new, own_tags)
     except ResourceFailed:
         raise
     except Exception as exc:
@@ -517,22 +525,53 @@ def _apply_template(stack: Any, template: dict[str, Any], parameters: dict[str, 
     resources_map.load_parameters()
     resources_map.load_conditions()
     resources_map._resource_json_map = template["Resources"]
-    for logical_id in diff["Add"]:
-        resources_map[logical_id]
+    added = set(diff["Add"])
     order = creation_order(stack)
-    pending = sorted(diff["Modify"], key=lambda lid: order.index(lid) if lid in order else 0)
+    template_order = list(template["Resources"])
+    pending = _dependency_order(resources_map._resource_json_map, sorted(
+        added | set(diff["Modify"]),
+        key=lambda lid: (order.index(lid) if lid in order else len(order),
+                         template_order.index(lid) if lid in template_order else 0)))
     done: set[str] = set()
     while pending:
         logical_id = pending.pop(0)
         if logical_id in done:
             continue
         done.add(logical_id)
-        if _update_one(stack, logical_id):
+        if logical_id in added:
+            resources_map[logical_id]
+        elif _update_one(stack, logical_id):
             # A new physical id: whatever refers to it is updated too, as on AWS.
-            pending += [other for other, other_json in resources_map._resource_json_map.items()
-                        if other not in done and other in resources_map._parsed_resources
-                        and _references(other_json.get("Properties"), logical_id)]
+            pending = _dependency_order(resources_map._resource_json_map, pending + [
+                other for other, other_json in resources_map._resource_json_map.items()
+                if other not in done and other not in pending
+                and other in resources_map._parsed_resources
+                and _references(other_json.get("Properties"), logical_id)])
     return list(diff["Remove"])
+
+
+def _depends_on(resource_json: dict[str, Any], other: str) -> bool:
+    """Whether a resource must wait for ``other``: it refers to it or names it in DependsOn."""
+    depends_on = resource_json.get("DependsOn") or []
+    if isinstance(depends_on, str):
+        depends_on = [depends_on]
+    return other in depends_on or _references(resource_json.get("Properties"), other)
+
+
+def _dependency_order(json_map: dict[str, Any], logical_ids: list[str]) -> list[str]:
+    """``logical_ids`` in an order where each comes after those of them it depends on, as
+    CloudFormation orders an update: a new resource that refers to a modified one (a new API
+    Gateway deployment of a changed REST API) is created after that one is updated. Otherwise
+    the given order is kept. (A cycle cannot reach here: the template was parsed.)"""
+    remaining = list(dict.fromkeys(logical_ids))
+    ordered: list[str] = []
+    while remaining:
+        ready = next((lid for lid in remaining if not any(
+            other != lid and _depends_on(json_map.get(lid) or {}, other)
+            for other in remaining)), remaining[0])
+        ordered.append(ready)
+        remaining.remove(ready)
+    return ordered
 
 
 def check_template(template: Any) -> None:
@@ -562,16 +601,21 @@ def update_stack(self: Any, template: str, role_arn: str | None = None,
     previous_dict = self.template_dict
     previous_json_map = dict(self.resource_map._resource_json_map)
     previous_parameters = dict(self.resource_map.input_parameters)
+    previous_tags = self.tags
+    if tags is not None:
+        self.tags = tags  # what this update tags its resources with
     token = _CURRENT_STACK.set(self)
     try:
         self.template = template
         self._parse_template()
         try:
             removed = _apply_template(self, self.template_dict, parameters)
+            tagging.propagate(self)  # new stack tags reach the resources left as they were
             self.output_map = self._create_output_map()
             _register_exports(self)
             resolve_outputs(self)
         except Exception as exc:
+            self.tags = previous_tags
             self._rollback_update(exc, previous_template, previous_dict, previous_json_map,
                                   previous_parameters)
             return
@@ -588,8 +632,6 @@ def update_stack(self: Any, template: str, role_arn: str | None = None,
     self.role_arn = role_arn
     if parameters:
         self.parameters = parameters
-    if tags is not None:
-        self.tags = tags
 
 
 def _delete_replaced(stack: Any) -> None:
@@ -653,6 +695,7 @@ def _rollback_update(self: Any, exc: BaseException, template: Any, template_dict
         _apply_template(self, restore, parameters)
         delete_resources(self, [lid for lid in added if lid in _live_resources(self)],
                          new_json_map, honour_retain=False)
+        tagging.propagate(self)  # the stack's previous tags, back on every resource
         resources_map._resource_json_map = json_map
         self.output_map = self._create_output_map()
         resolve_outputs(self)

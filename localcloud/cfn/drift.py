@@ -25,6 +25,9 @@ back: ``Code`` of a function is not); a list AWS treats as a set (``MethodSettin
 rule targets) is matched element by element regardless of order, and a free-form map
 (stage variables, environment variables, an event pattern) drifts when a key is added too.
 Numbers compare by value (``"50"`` from a parameter equals ``50.0``), booleans by truth value.
+Tags CloudFormation added itself (stack tags propagated to the resource, ``aws:`` system tags)
+are not the template's and never drift: drift is measured against "the stack template and any
+values specified as template parameters" (DetectStackDrift API reference).
 
 Compared (``MODIFIED`` possible): ``AWS::ApiGateway::Stage``,
 ``AWS::ApiGateway::BasePathMapping``, ``AWS::SQS::Queue``, ``AWS::Lambda::Function``,
@@ -79,6 +82,7 @@ from moto.utilities.utils import get_partition
 from .. import runtime
 from ..apigateway import control
 from . import actions, core
+from . import tags as tagging
 
 log = logging.getLogger("localcloud.cfn")
 
@@ -136,6 +140,8 @@ class Target:
     resource_type: str
     physical_id: str
     expected: dict[str, Any]
+    # Tag keys CloudFormation added beyond the template's (stack and system tags).
+    added_tags: frozenset[str] = frozenset()
 
     @property
     def partition(self) -> str:
@@ -654,7 +660,8 @@ def check_resource(stack: Any, logical_id: str) -> ResourceDrift:
     handle = stack.resource_map._parsed_resources.get(logical_id)
     physical_id = state.physical_id or getattr(handle, "physical_resource_id", None)
     target = Target(stack.account_id, stack.region_name, state.resource_type,
-                    str(physical_id or ""), expected_properties(stack, logical_id))
+                    str(physical_id or ""), expected_properties(stack, logical_id),
+                    tagging.added_keys(stack, logical_id))
     drift = ResourceDrift(stack.stack_id, logical_id, physical_id, state.resource_type,
                           "NOT_CHECKED", utcnow())
     try:
@@ -668,6 +675,15 @@ def check_resource(stack: Any, logical_id: str) -> ResourceDrift:
     return drift
 
 
+def _without_added_tags(live: dict[str, Any] | None, target: Target) -> dict[str, Any] | None:
+    """The live properties without the tags CloudFormation added beyond the template's."""
+    name = tagging.schema_tagging(target.resource_type, target.region_name).tag_property
+    if live is None or not target.added_tags or not isinstance(live.get(name), list):
+        return live
+    return {**live, name: [tag for tag in live[name]
+                           if _tag_key(tag) not in target.added_tags]}
+
+
 def _check(target: Target, drift: ResourceDrift) -> None:
     how = COMPARED.get(target.resource_type)
     if how is None:
@@ -675,7 +691,7 @@ def _check(target: Target, drift: ResourceDrift) -> None:
         if exists is not None and not exists(target):
             drift.status, drift.expected = "DELETED", target.expected
         return
-    live = how.read(target)
+    live = _without_added_tags(how.read(target), target)
     wanted = how.prepare(target.expected) if how.prepare else target.expected
     if live is None:
         drift.status, drift.expected = "DELETED", wanted

@@ -7,7 +7,9 @@ the configuration and is never deleted; its RecordSet deletes every record with 
 API could not delete them later. These models go through the backend calls the API uses:
 ``create_health_check``/``update_health_check``/``delete_health_check``,
 ``change_tags_for_resource``, ``create_hosted_zone``/``delete_hosted_zone`` and
-``change_resource_record_sets`` (CREATE/DELETE with the full record, as a client would).
+``change_resource_record_sets`` (CREATE/DELETE with the full record, as a client would), so
+a stack's zones and records come out as the API's do: names and alias targets lower case and
+fully qualified, alias hosted zone ids upper case, a new zone with Route 53's NS and SOA.
 Health checks then get what ``route53.apply_extras`` gives API-created ones (AlarmIdentifier,
 InsufficientDataHealthStatus, Port and EnableSNI defaults by type), and an in-place update bumps
 HealthCheckVersion as UpdateHealthCheck does.

@@ -127,6 +127,19 @@ def request_certificate(cloud: Any, domain: str, region: str = REGION) -> str:
     return arn
 
 
+def test_a_certificate_requested_right_after_start_up_is_issued_at_once(fresh_localcloud):
+    """Before CloudFormation support was installed (a second or two after start-up), moto still
+    used its default 60 s validation wait, and a domain name right after was refused."""
+    acm = fresh_localcloud.client("acm", REGION)
+    arn = acm.request_certificate(DomainName="early.example.test")["CertificateArn"]
+
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED"
+    created = fresh_localcloud.client("apigateway", REGION).create_domain_name(
+        domainName="early.example.test", regionalCertificateArn=arn,
+        endpointConfiguration={"types": ["REGIONAL"]})
+    assert created["domainNameStatus"] == "AVAILABLE"
+
+
 def test_regional_domain_name_reports_what_aws_reports(localcloud):
     apigw = localcloud.client("apigateway", "us-west-2")
     domain = f"{unique('west')}.example.test"

@@ -281,9 +281,21 @@ def certificate(cloud: Any, domain: str, region: str = REGION) -> str:
     return cloud.client("acm", region).request_certificate(DomainName=domain)["CertificateArn"]
 
 
+# The region's API Gateway account needs a CloudWatch role before a stage may log
+# (AWS::ApiGateway::Account; "Set up CloudWatch logging for REST APIs in API Gateway").
+CLOUDWATCH_ROLE = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+    "Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}}}
+ACCOUNT = {"Type": "AWS::ApiGateway::Account",
+           "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["CloudWatchRole", "Arn"]}}}
+
+
 def domain_stack(api_name: str, domain: str, certificate_arn: str) -> dict[str, Any]:
     return {
         "Resources": {
+            "CloudWatchRole": CLOUDWATCH_ROLE,
+            "Account": ACCOUNT,
             "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {
                 "Name": api_name, "EndpointConfiguration": {"Types": ["REGIONAL"]}}},
             "Health": {"Type": "AWS::ApiGateway::Method", "Properties": {
@@ -293,7 +305,7 @@ def domain_stack(api_name: str, domain: str, certificate_arn: str) -> dict[str, 
                 "Integration": {"Type": "MOCK"}}},
             "Deployment": {"Type": "AWS::ApiGateway::Deployment", "DependsOn": "Health",
                            "Properties": {"RestApiId": {"Ref": "Api"}}},
-            "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {
+            "Stage": {"Type": "AWS::ApiGateway::Stage", "DependsOn": "Account", "Properties": {
                 "RestApiId": {"Ref": "Api"}, "DeploymentId": {"Ref": "Deployment"},
                 "StageName": "Prod", "Description": "production",
                 "Variables": {"color": "blue"}, "TracingEnabled": True,
@@ -414,13 +426,13 @@ def test_wildcard_certificate_covers_one_label(localcloud):
 
 
 def test_account_sets_the_cloudwatch_role(localcloud):
-    role = "arn:aws:iam::123456789012:role/apigw-cloudwatch"
     stack = deploy(localcloud, {
-        "Resources": {"Account": {"Type": "AWS::ApiGateway::Account",
-                                  "Properties": {"CloudWatchRoleArn": role}}},
-        "Outputs": {"Id": {"Value": {"Fn::GetAtt": ["Account", "Id"]}}}})
+        "Resources": {"CloudWatchRole": CLOUDWATCH_ROLE, "Account": ACCOUNT},
+        "Outputs": {"Id": {"Value": {"Fn::GetAtt": ["Account", "Id"]}},
+                    "Role": {"Value": {"Fn::GetAtt": ["CloudWatchRole", "Arn"]}}}})
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert stack["Out"]["Id"]
+    role = stack["Out"]["Role"]
     assert localcloud.client("apigateway").get_account()["cloudwatchRoleArn"] == role
     localcloud.client("cloudformation").delete_stack(StackName=stack["StackName"])
 

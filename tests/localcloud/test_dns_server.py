@@ -125,6 +125,40 @@ def test_alias_to_custom_domains_points_dns_at_the_serving_region(cloud, route53
     assert all(ipaddress.ip_address(a) in SYNTHETIC for a in primary + secondary)
 
 
+def test_api_gateway_names_answer_the_addresses_their_aliases_answer(cloud, route53):
+    """AWS's public DNS answers a custom domain's regional domain name and an API's execute-api
+    host; a client compares them with an alias's answer to tell which target answered."""
+    regional = {region: custom_domain(cloud, region, "shop.targets.test")
+                for region in ("us-east-1", "us-west-2")}
+    zone_id = zone(route53, "targets.test")
+    check_id = healthy_check(cloud, route53, "targets-primary")
+    change(route53, zone_id, *[
+        {"Name": "shop.targets.test", "Type": "A", "SetIdentifier": region, "Failover": role,
+         "AliasTarget": {"HostedZoneId": "Z1UJRXOUMOOFQ8", "DNSName": regional[region],
+                         "EvaluateTargetHealth": True},
+         **({"HealthCheckId": check_id} if role == "PRIMARY" else {})}
+        for region, role in (("us-east-1", "PRIMARY"), ("us-west-2", "SECONDARY"))])
+    api_id = cloud.client("apigateway", "us-west-2").create_rest_api(name="targets")["id"]
+
+    direct = {region: dig(cloud, name) for region, name in regional.items()}
+    assert all(RCODE[reply.header.rcode] == "NOERROR" for reply in direct.values())
+    assert answers(dig(cloud, "shop.targets.test")) == answers(direct["us-east-1"])
+    route53.update_health_check(HealthCheckId=check_id, Inverted=True)
+    wait_for(lambda: answers(dig(cloud, "shop.targets.test")) == answers(direct["us-west-2"]),
+             message="the alias to answer the secondary's regional domain name")
+    assert answers(direct["us-east-1"]) != answers(direct["us-west-2"])
+    assert all(ipaddress.ip_address(a) in SYNTHETIC
+               for reply in direct.values() for a in answers(reply))
+
+    api_host = f"{api_id}.execute-api.us-west-2.amazonaws.com"
+    assert [ipaddress.ip_address(a) in SYNTHETIC for a in answers(dig(cloud, api_host))] == [True]
+    # Names of nothing that exists here are not answered.
+    cloud.client("apigateway", "us-east-1").delete_domain_name(domainName="shop.targets.test")
+    for gone in (regional["us-east-1"], "nosuchapi.execute-api.us-west-2.amazonaws.com",
+                 "d-nosuchname.execute-api.us-west-2.amazonaws.com"):
+        assert RCODE[dig(cloud, gone).header.rcode] == "NXDOMAIN", gone
+
+
 def test_unknown_names_are_nxdomain_with_the_zone_soa(cloud, route53):
     zone(route53, "nx.test")
 

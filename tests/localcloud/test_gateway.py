@@ -320,6 +320,18 @@ def test_stage_throttling_answers_429(localcloud: LocalCloudProcess) -> None:
     assert other.status_code == 200  # the stage default applies to each method on its own
 
 
+def allow_cloudwatch_logging(cloud: LocalCloudProcess, region: str) -> None:
+    """Give the region's API Gateway account settings a CloudWatch role, as AWS requires
+    before a stage may log ("Set up CloudWatch logging for REST APIs in API Gateway")."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    role = cloud.client("iam").create_role(RoleName=f"apigw-logs-{uuid.uuid4().hex[:6]}",
+                                           AssumeRolePolicyDocument=json.dumps(trust))
+    cloud.client("apigateway", region).update_account(patchOperations=[
+        {"op": "replace", "path": "/cloudwatchRoleArn", "value": role["Role"]["Arn"]}])
+
+
 def test_access_log_line_is_written_to_the_stage_log_group(localcloud: LocalCloudProcess
                                                            ) -> None:
     logs = localcloud.client("logs")
@@ -329,6 +341,7 @@ def test_access_log_line_is_written_to_the_stage_log_group(localcloud: LocalClou
     api = RestApi(localcloud, "accesslog")
     api.mock("/logged/{id}")
     api.deploy("test")
+    allow_cloudwatch_logging(localcloud, api.region)
     log_format = ('{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
                   '"method":"$context.httpMethod","resource":"$context.resourcePath",'
                   '"status":"$context.status","error":"$context.error.message"}')
