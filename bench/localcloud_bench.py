@@ -239,7 +239,7 @@ def deploy_region(cloud: LocalCloud, region: str, role: str, peer: str,
     parameters = {
         "DeploymentName": NAME, "DeploymentRole": role, "PeerRegion": peer,
         "CustomDomainName": DOMAIN, "CertificateArn": certificate, "ArtifactBucket": bucket,
-        "ArtifactKey": code_key, "ManageApiGatewayAccount": str(role == "primary").lower(),
+        "ArtifactKey": code_key, "ManageApiGatewayAccount": "true",
     }
     cfn = cloud.client("cloudformation", region)
     stack = f"{NAME}-{role}"

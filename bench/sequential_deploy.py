@@ -144,6 +144,8 @@ class SequentialDeploy:
             "ThrottlingBurstLimit": str(s["api_throttling_burst_limit"]),
             "LogRetentionDays": str(s["log_retention_days"]),
             "MaxReceiveCount": str(s["queue_max_receive_count"]),
+            "FunctionTimeout": str(s["function_timeout"]),
+            "ManageApiGatewayAccount": str(bool(s["manage_apigateway_account"])).lower(),
         }
         cfn = self.client("cloudformation", region)
         name = f"{s['deployment_name']}-{role}"

@@ -8,6 +8,7 @@ operator must see one line per problem, all in one run, and nothing of the deplo
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -217,6 +218,45 @@ def test_deploy_stops_at_preflight_before_creating_anything(cloud: LocalCloudPro
     ]
     assert "Build and upload the Lambda zip" not in run.stdout
     assert deployment_resources(cloud) == NOTHING
+
+
+def test_a_region_without_the_api_gateway_logging_role_is_named_with_the_fix(
+        broken_cloud: LocalCloudProcess) -> None:
+    """A fresh account's regions have no API Gateway CloudWatch Logs role: the stage's access
+    logging would be refused and the stack rolled back, unless the stacks set it."""
+    cloud = broken_cloud
+    run = run_playbook("playbooks/preflight.yml", cloud, "-e", "manage_apigateway_account=false")
+
+    assert run.returncode != 0
+    assert problems(run.stdout) == [
+        f"API Gateway in {region} has no CloudWatch Logs role in its account settings, so it "
+        "would refuse the stage's access logging and the stack would roll back; set "
+        f"manage_apigateway_account: true in {SETTINGS}/deployment.yml (the stack then sets "
+        f"it), or set a role once for the account and region (aws apigateway update-account "
+        f"--region {region} --patch-operations op=replace,path=/cloudwatchRoleArn,value=<ARN "
+        "of a role API Gateway can assume, with AmazonAPIGatewayPushToCloudWatchLogs>)"
+        for region in (PRIMARY, SECONDARY)
+    ]
+    assert deployment_resources(cloud) == NOTHING
+
+    # With a role set in the primary (as an operator would, once), only the secondary is named;
+    # letting the stacks manage it notes that the primary's existing role would be replaced.
+    iam = cloud.client("iam")
+    role = iam.create_role(RoleName="apigateway-logs", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    cloud.client("apigateway", PRIMARY).update_account(patchOperations=[
+        {"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
+    one = run_playbook("playbooks/preflight.yml", cloud, "-e", "manage_apigateway_account=false")
+    assert [line.split(" has no ")[0] for line in problems(one.stdout)] == [
+        f"API Gateway in {SECONDARY}"]
+
+    managed = run_playbook("playbooks/preflight.yml", cloud)
+    assert managed.returncode == 0, managed.stdout[-4000:]
+    assert (f"API Gateway in {PRIMARY} already writes logs with role {role}; with "
+            "manage_apigateway_account true the stack replaces it") in " ".join(
+                managed.stdout.split())
 
 
 def test_missing_variable_and_wrong_type_are_named_before_any_change(

@@ -137,8 +137,9 @@ def deployment(localcloud: LocalCloudProcess) -> Iterator[dict[str, Any]]:
                 "StageName": STAGE,
                 "ThrottlingRateLimit": RATE_LIMIT,
                 "ThrottlingBurstLimit": BURST_LIMIT,
-                # The primary also sets the account's API Gateway logging role.
-                "ManageApiGatewayAccount": "true" if role == "primary" else "false",
+                # Each region's stack sets that region's API Gateway logging role (a per-region
+                # account setting that access logging needs).
+                "ManageApiGatewayAccount": "true",
                 "FunctionTimeout": FUNCTION_TIMEOUT,
                 "MaxReceiveCount": MAX_RECEIVE_COUNT,
                 "LogRetentionDays": 7,
