@@ -192,7 +192,7 @@ def test_zone_that_dns_delegates_to_is_authoritative(localcloud: LocalCloudProce
     by_name, by_id, outside = run_modules(
         localcloud, tmp_path,
         (DELEGATION, {"zone": zone_name.upper() + ".", "domain": f"api.{zone_name}",
-                      "resolver": resolver}, True),
+                      "resolver": resolver, "name_server": resolver}, True),
         (DELEGATION, {"hosted_zone_id": f"/hostedzone/{zone_id}", "resolver": resolver}),
         (DELEGATION, {"zone": zone_name, "domain": "api.elsewhere.example",
                       "resolver": resolver}))
@@ -204,11 +204,63 @@ def test_zone_that_dns_delegates_to_is_authoritative(localcloud: LocalCloudProce
     assert by_name["name_servers"] == expected
     assert by_name["answered_name_servers"] == expected
     assert (by_name["rcode"], by_name["domain_zone"]) == ("NOERROR", zone_name)
-    assert by_name["resolver"] == resolver
+    assert by_name["resolver"] == by_name["name_server"] == resolver
     assert (by_id["authoritative"], by_id["zone_name"]) == (True, zone_name)
     assert outside["authoritative"] is False
     assert outside["domain_in_zone"] is False
     assert outside["reason"] == f"api.elsewhere.example is not within the zone {zone_name}"
+
+
+def test_the_domain_is_asked_of_the_zones_name_server_never_of_the_resolver(
+        localcloud: LocalCloudProcess, tmp_path: Path, fake_dns: Any) -> None:
+    """A resolver caches the NXDOMAIN of a domain that does not exist yet for the zone's negative
+    TTL (RFC 2308; 900 s with Route 53's default SOA): asked before a first deploy, it would hide
+    the record the deploy creates. The resolver is only asked for the zone's NS and for its name
+    servers' addresses; the domain goes to a name server of the zone, non-recursively."""
+    zone_name = f"{unique('cached')}.example"
+    created = create_zone(localcloud, zone_name)
+    name_servers = sorted(ns.lower() for ns in created["DelegationSet"]["NameServers"])
+    authoritative_port = localcloud.status()["dns"]["port"]
+    asked: list[tuple[str, str, int]] = []
+    name_server_questions: list[tuple[str, int]] = []
+
+    def resolver(request: DNSRecord, reply: DNSRecord) -> None:
+        name, qtype = str(request.q.qname).rstrip(".").lower(), QTYPE[request.q.qtype]
+        asked.append((name, qtype, request.header.rd))
+        if qtype == "A" and name in name_servers:
+            reply.add_answer(*RR.fromZone(f"{name}. 300 IN A 127.0.0.1"))
+            return
+        answer = DNSRecord.parse(request.send("127.0.0.1", authoritative_port, timeout=3))
+        reply.header.rcode = answer.header.rcode
+        for rr in answer.rr:
+            reply.add_answer(rr)
+
+    def name_server(request: DNSRecord, reply: DNSRecord) -> None:
+        name_server_questions.append((str(request.q.qname).rstrip(".").lower(),
+                                      request.header.rd))
+        answer = DNSRecord.parse(request.send("127.0.0.1", authoritative_port, timeout=3))
+        reply.header.rcode = answer.header.rcode
+        for rr in answer.auth:
+            reply.add_auth(rr)
+
+    caching_resolver = fake_dns(resolver)
+    zone_server = fake_dns(name_server)
+    [result] = run_modules(localcloud, tmp_path, (DELEGATION, {
+        "zone": zone_name, "domain": f"api.{zone_name}", "resolver": caching_resolver,
+        "name_server": zone_server}))
+
+    assert (result["authoritative"], result["domain_zone"]) == (True, zone_name), result
+    assert [name for name, _, _ in asked] == [zone_name]
+    assert name_server_questions == [(f"api.{zone_name}", 0)]
+
+    # Without name_server, the zone's first name server is looked up through the resolver.
+    asked.clear()
+    [looked_up] = run_modules(localcloud, tmp_path, (DELEGATION, {
+        "zone": zone_name, "domain": f"api.{zone_name}", "resolver": caching_resolver,
+        "dns_timeout": 0.5}))
+    assert [(name, qtype) for name, qtype, _ in asked] == [(zone_name, "NS"),
+                                                            (name_servers[0], "A")]
+    assert looked_up["name_server"] == "127.0.0.1:53"
 
 
 def test_missing_or_private_zone_is_reported(localcloud: LocalCloudProcess,
@@ -267,7 +319,7 @@ def test_dns_answering_other_name_servers_or_nothing_is_not_authoritative(
         (DELEGATION, {"zone": zone_name, "resolver": moved_to}),
         (DELEGATION, {"zone": zone_name, "resolver": nowhere}),
         (DELEGATION, {"zone": zone_name, "domain": f"api.team.{zone_name}",
-                      "resolver": subzone}),
+                      "resolver": subzone, "name_server": subzone}),
         (DELEGATION, {"zone": zone_name, "resolver": closed, "dns_timeout": 0.5}))
 
     assert moved["authoritative"] is False

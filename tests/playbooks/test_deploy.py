@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
-from ansible_run import BIN, recap, run_playbook
+from ansible_run import BIN, ansible_env, recap, run_playbook
 from conftest import PRIMARY, REPO, SECONDARY, LocalCloudProcess
 
 DEPLOYMENT = "evfail"          # inventories/local/group_vars/all/main.yml
@@ -131,6 +132,65 @@ def test_a_code_change_ships_as_a_new_artifact(deployed, tmp_path: Path) -> None
     for region in (PRIMARY, SECONDARY):
         config = cloud.client("lambda", region).get_function(FunctionName=function)["Configuration"]
         assert config["CodeSha256"] != before
+
+
+def failover_records(cloud: LocalCloudProcess) -> tuple[str, list[dict]]:
+    route53 = cloud.client("route53")
+    zone = route53.list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
+    records = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return zone, [r for r in records if r["Name"] == f"{DOMAIN}." and "Failover" in r]
+
+
+def change_records(cloud: LocalCloudProcess, action: str, zone: str, records: list[dict]) -> None:
+    cloud.client("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+        "Changes": [{"Action": action, "ResourceRecordSet": r} for r in records]})
+
+
+def test_the_smoke_test_waits_for_a_custom_domain_that_answers_late(deployed) -> None:
+    """As after a first deploy whose resolver still holds the name's NXDOMAIN: the name does not
+    resolve at first, then does; the smoke test waits (bounded) instead of failing."""
+    cloud, _ = deployed
+    zone, records = failover_records(cloud)
+    assert len(records) == 2
+    change_records(cloud, "DELETE", zone, records)
+    process = subprocess.Popen(
+        [str(BIN / "ansible-playbook"), "playbooks/deploy.yml", "--tags", "smoke",
+         "-e", "smoke_test_ready_delay=1"],
+        cwd=REPO, env=ansible_env(cloud), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    output, restore = [], None
+    for line in process.stdout:
+        output.append(line)
+        # The name answers a few tries after the smoke test began to wait for it.
+        if restore is None and "TASK [smoke_test : Wait until the custom domain" in line:
+            restore = threading.Timer(3.0, change_records, (cloud, "CREATE", zone, records))
+            restore.start()
+    process.wait(timeout=600)
+    if restore is None:
+        change_records(cloud, "CREATE", zone, records)
+    else:
+        restore.join()
+    said = "".join(output)
+
+    assert process.returncode == 0, said[-4000:]
+    assert "us-east-1 answered; event" in said
+    assert "FAILED - RETRYING: [region-primary]: Wait until the custom domain resolves" in said
+
+
+def test_the_smoke_test_names_a_custom_domain_that_never_answers(deployed) -> None:
+    cloud, _ = deployed
+    zone, records = failover_records(cloud)
+    change_records(cloud, "DELETE", zone, records)
+    try:
+        run = run_playbook("playbooks/deploy.yml", cloud, "--tags", "smoke",
+                           "-e", "smoke_test_ready_timeout=3", "-e", "smoke_test_ready_delay=1")
+    finally:
+        change_records(cloud, "CREATE", zone, records)
+    said = " ".join(run.stdout.split())
+    assert run.returncode != 0
+    assert f"{cloud.url}/health (Host {DOMAIN}) did not answer 200 within 3 s" in said
+    assert "may still hold the NXDOMAIN it cached before the record existed" in said
+    assert "POST an event through the custom domain" not in run.stdout
 
 
 def test_a_changed_api_is_deployed_to_the_stage_in_the_same_run(deployed, tmp_path: Path) -> None:

@@ -9,8 +9,13 @@ version_added: 0.3.0
 description:
   - Finds the public hosted zone (by name or ID) and its name servers (the zone's
     DelegationSet), asks a DNS resolver which name servers answer for the zone (its C(NS)
-    records) and, for O(domain), which zone holds that name (the owner of the C(SOA) record
-    the resolver returns), and compares them.
+    records) and compares them. For O(domain), it then asks one of the zone's own name servers
+    (O(name_server)), not the resolver, which zone holds that name - the owner of the C(SOA) it
+    answers, or of the C(NS) records of a referral to a delegated subdomain.
+  - The domain is never asked of the resolver. It usually does not exist yet when this runs
+    (before a first deploy), and a resolver caches that NXDOMAIN for the zone's negative TTL
+    (RFC 2308; with Route 53's default SOA, 900 seconds), so clients using that resolver would
+    not find the record a deploy creates right after.
   - RV(authoritative) is true when the resolver answers exactly the zone's name servers and
     places O(domain) in that zone. Otherwise RV(reason) says why - no public zone of that name,
     a domain outside the zone, a name the resolver does not know (not delegated), other name
@@ -43,6 +48,14 @@ options:
         IPv6), for example C(8.8.8.8) for public DNS, or a local cloud's DNS server.
       - Default - the first C(nameserver) of C(/etc/resolv.conf) on the host the module runs on.
     type: str
+  name_server:
+    description:
+      - The zone's authoritative name server to ask about O(domain), as C(address) or
+        C(address:port) (a local cloud's DNS server, for example).
+      - Default - the first of the name servers the resolver answered for the zone, its
+        address looked up through O(resolver), port 53.
+    type: str
+    version_added: 0.5.0
   dns_timeout:
     description: Seconds to wait for each DNS answer.
     type: float
@@ -133,7 +146,13 @@ domain_in_zone:
   type: bool
   returned: always
 domain_zone:
-  description: The zone DNS says holds O(domain) (the owner of the C(SOA) it returns); empty without O(domain).
+  description:
+    - The zone the zone's name server says holds O(domain) (the owner of the C(SOA) it returns, or
+      of the C(NS) records of its referral); empty without O(domain).
+  type: str
+  returned: always
+name_server:
+  description: The name server asked about O(domain), as C(address:port); empty when none was asked.
   type: str
   returned: always
 """
@@ -183,9 +202,10 @@ def system_resolver():
     return None
 
 
-def ask(address, port, name, qtype, timeout):
+def ask(address, port, name, qtype, timeout, recursive=True):
     """One question; over TCP again when the UDP answer is truncated."""
     question = DNSRecord.question(name, qtype)
+    question.header.rd = 1 if recursive else 0
     reply = DNSRecord.parse(question.send(address, port, timeout=timeout))
     if reply.header.tc:
         reply = DNSRecord.parse(question.send(address, port, tcp=True, timeout=timeout))
@@ -231,11 +251,51 @@ def in_zone(name, zone):
 
 
 def soa_owner(reply, domain):
-    """The most specific zone apex among the SOA records of an answer that hold ``domain``."""
-    owners = [normalize(str(rr.rname)) for rr in list(reply.rr) + list(reply.auth)
-              if rr.rtype == QTYPE.SOA]
-    holding = [owner for owner in owners if in_zone(domain, owner)]
-    return max(holding, key=len) if holding else ""
+    """The most specific zone apex among the SOA records of an answer that hold ``domain``,
+    or, in a referral (no SOA), among the owners of its NS records."""
+    records = list(reply.rr) + list(reply.auth)
+    for rtype in (QTYPE.SOA, QTYPE.NS):
+        owners = [normalize(str(rr.rname)) for rr in records if rr.rtype == rtype]
+        holding = [owner for owner in owners if in_zone(domain, owner)]
+        if holding:
+            return max(holding, key=len)
+    return ""
+
+
+def endpoint(address, port):
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def name_server_address(module, resolver, names, timeout):
+    """(address, port) of O(name_server), or of the first of ``names`` the resolver knows."""
+    if module.params["name_server"]:
+        return parse_resolver(module.params["name_server"])
+    for name in names:
+        reply = ask(resolver[0], resolver[1], name, "A", timeout)
+        addresses = [str(rr.rdata) for rr in reply.rr if rr.rtype == QTYPE.A]
+        if addresses:
+            return addresses[0], 53
+    return None
+
+
+def place_domain(module, result, resolver, name_servers, domain, zone_name, timeout):
+    """Ask the zone's own name server (never the resolver) which zone holds ``domain``."""
+    try:
+        server = name_server_address(module, resolver, name_servers, timeout)
+        if server is None:
+            result["reason"] = (f"{endpoint(*resolver)} knows no address of the zone's name "
+                                f"servers {', '.join(name_servers)}: set name_server")
+            return
+        result["name_server"] = endpoint(*server)
+        reply = ask(server[0], server[1], domain, "SOA", timeout, recursive=False)
+    except OSError as e:
+        module.fail_json(msg=f"The name server {result['name_server'] or 'of the zone'} did "
+                             f"not answer for {domain}: {e}", **result)
+    result["domain_zone"] = soa_owner(reply, domain)
+    if result["domain_zone"] != zone_name:
+        result["reason"] = (f"{result['name_server']} places {domain} in the zone "
+                            f"{result['domain_zone'] or '(none: no SOA answered)'}, "
+                            f"not in {zone_name}")
 
 
 def main():
@@ -245,6 +305,7 @@ def main():
             hosted_zone_id=dict(type="str"),
             domain=dict(type="str"),
             resolver=dict(type="str"),
+            name_server=dict(type="str"),
             dns_timeout=dict(type="float", default=3.0),
         ),
         mutually_exclusive=[["zone", "hosted_zone_id"]],
@@ -261,7 +322,7 @@ def main():
         address, port = parse_resolver(resolver_text)
     except ValueError:
         module.fail_json(msg=f"resolver {resolver_text!r} is not an address or address:port")
-    resolver = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    resolver = endpoint(address, port)
 
     client = module.client("route53", retry_decorator=AWSRetry.jittered_backoff())
     zones = find_zones(module, client)
@@ -273,7 +334,8 @@ def main():
     result = dict(changed=False, authoritative=False, reason="", exists=bool(public),
                   hosted_zone_id="", zone_name=zone_name, name_servers=[], hosted_zones=zones,
                   resolver=resolver, answered_name_servers=[], rcode="",
-                  domain_in_zone=not domain or in_zone(domain, zone_name), domain_zone="")
+                  domain_in_zone=not domain or in_zone(domain, zone_name), domain_zone="",
+                  name_server="")
     if not public:
         kind = "only a private hosted zone" if zones else "no hosted zone"
         target = module.params["hosted_zone_id"] or zone_name
@@ -287,7 +349,6 @@ def main():
     timeout = module.params["dns_timeout"]
     try:
         reply = ask(address, port, zone_name, "NS", timeout)
-        owner_reply = ask(address, port, domain, "SOA", timeout) if domain else None
     except OSError as e:  # timeouts included (socket.timeout is an OSError)
         module.fail_json(msg=f"The resolver {resolver} did not answer for {zone_name}: {e}",
                          **result)
@@ -306,12 +367,8 @@ def main():
                             f"{zone_name}, but the hosted zone {public[0]['id']} has "
                             f"{', '.join(public[0]['name_servers'])}: the registrar or parent "
                             "zone delegates to other name servers")
-    elif owner_reply is not None:
-        result["domain_zone"] = soa_owner(owner_reply, domain)
-        if result["domain_zone"] != zone_name:
-            result["reason"] = (f"{resolver} places {domain} in the zone "
-                                f"{result['domain_zone'] or '(none: no SOA answered)'}, "
-                                f"not in {zone_name}")
+    elif domain:
+        place_domain(module, result, (address, port), answered, domain, zone_name, timeout)
     result["authoritative"] = not result["reason"]
     module.exit_json(**result)
 
