@@ -1,4 +1,5 @@
-"""``drillkit traffic start|run|stop|status``, ``drillkit reconcile``, ``drillkit report``."""
+"""``drillkit traffic start|run|stop|status``, ``drillkit dns wait``, ``drillkit reconcile``,
+``drillkit report``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import daemon, records, timeutil
+from .dns import DnsOptions
 from .traffic import TrafficOptions
 
 
@@ -19,11 +21,18 @@ def _positive(text: str) -> float:
     return value
 
 
-def _health_check(text: str) -> tuple[str, str]:
-    label, sep, check_id = text.partition("=")
-    if not sep or not label or not check_id:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=HEALTH_CHECK_ID")
-    return label, check_id
+def _labelled(what: str) -> Any:
+    def parse(text: str) -> tuple[str, str]:
+        label, sep, value = text.partition("=")
+        if not sep or not label or not value:
+            raise argparse.ArgumentTypeError(f"{text!r} is not LABEL={what}")
+        return label, value
+
+    return parse
+
+
+_health_check = _labelled("HEALTH_CHECK_ID")
+_dns_target = _labelled("NAME")
 
 
 def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,9 +50,33 @@ def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--health-check", type=_health_check, action="append", default=[],
                         metavar="LABEL=ID", help="sample this Route 53 health check (repeat)")
     parser.add_argument("--health-poll-interval", type=_positive, default=5.0,
-                        help="seconds between health samples (default 5)")
+                        help="seconds between two GetHealthCheckStatus samples of the same "
+                             "check; the checks are sampled in turn (default 5)")
+    parser.add_argument("--flags-poll-interval", type=_positive, default=30.0,
+                        help="seconds between two GetHealthCheck reads (Inverted, Disabled) "
+                             "of the same check (default 30)")
     parser.add_argument("--endpoint-url", help="AWS endpoint (the local cloud's URL)")
     parser.add_argument("--region", help="region of the Route 53 client (default chain)")
+    parser.add_argument("--dns-name", help="ask the name servers for this name's A records "
+                                           "(the custom domain)")
+    parser.add_argument("--dns-server", action="append", default=[], metavar="HOST[:PORT]",
+                        help="an authoritative name server of the zone (repeat)")
+    parser.add_argument("--dns-target", type=_dns_target, action="append", default=[],
+                        metavar="LABEL=NAME",
+                        help="a failover record's alias target; answers with its addresses "
+                             "are labelled LABEL (repeat)")
+    parser.add_argument("--dns-resolver", metavar="HOST[:PORT]",
+                        help="DNS server that resolves the targets (default: the system's)")
+    parser.add_argument("--dns-poll-interval", type=_positive, default=2.0,
+                        help="seconds between two rounds of DNS queries (default 2)")
+
+
+def _dns_options(args: argparse.Namespace) -> DnsOptions | None:
+    if not args.dns_name:
+        return None
+    return DnsOptions(name=args.dns_name, servers=tuple(args.dns_server),
+                      targets=dict(args.dns_target), resolver=args.dns_resolver,
+                      poll_interval=args.dns_poll_interval)
 
 
 def _options(args: argparse.Namespace) -> TrafficOptions:
@@ -52,8 +85,9 @@ def _options(args: argparse.Namespace) -> TrafficOptions:
         host_header=args.host_header, source=args.source, detail_type=args.detail_type,
         timeout=args.timeout, max_seconds=args.max_seconds,
         health_checks=dict(args.health_check),
-        health_poll_interval=args.health_poll_interval, endpoint_url=args.endpoint_url,
-        region=args.region,
+        health_poll_interval=args.health_poll_interval,
+        flags_poll_interval=args.flags_poll_interval, endpoint_url=args.endpoint_url,
+        region=args.region, dns=_dns_options(args),
     )
 
 
@@ -71,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("stop", "stop the sender and print the summary"),
                        ("status", "the summary so far and whether the sender runs")):
         actions.add_parser(name, help=text).add_argument("--run-dir", type=Path, required=True)
+
+    dns = commands.add_parser("dns", help="the custom domain's DNS answers, as sampled")
+    dns_actions = dns.add_subparsers(dest="action", required=True)
+    wait = dns_actions.add_parser(
+        "wait", help="wait until a name server answers with a target; print that sample")
+    wait.add_argument("--run-dir", type=Path, required=True)
+    wait.add_argument("--label", required=True, help="the target's label, e.g. SECONDARY")
+    wait.add_argument("--since", required=True,
+                      help="only samples taken at or after this time (ISO-8601)")
+    wait.add_argument("--timeout", type=float, default=300.0,
+                      help="seconds to wait at most (default 300)")
 
     reconcile = commands.add_parser(
         "reconcile", help="check every accepted event is stored in every region")
@@ -92,12 +137,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from . import aws
     from .reconcile import ReconcileError, reconcile
 
-    session = boto3.session.Session()
+    session = aws.session()
 
     def client_for(region: str) -> Any:
         return session.client("dynamodb", region_name=region, endpoint_url=args.endpoint_url)
@@ -143,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return run(options)
         return {"stop": daemon.stop, "status": daemon.status}[args.action](args.run_dir)
+    if args.command == "dns":
+        from .dns import wait_command
+
+        return wait_command(args.run_dir, args.label, args.since, args.timeout)
     if args.command == "reconcile":
         return _reconcile(args)
     return _report(args)

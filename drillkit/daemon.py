@@ -32,7 +32,8 @@ def sender_command(options: TrafficOptions) -> list[str]:
                "--rate", repr(options.rate), "--run-id", options.run_id,
                "--source", options.source, "--detail-type", options.detail_type,
                "--timeout", repr(options.timeout),
-               "--health-poll-interval", repr(options.health_poll_interval)]
+               "--health-poll-interval", repr(options.health_poll_interval),
+               "--flags-poll-interval", repr(options.flags_poll_interval)]
     if options.host_header:
         command += ["--host-header", options.host_header]
     if options.max_seconds is not None:
@@ -43,6 +44,13 @@ def sender_command(options: TrafficOptions) -> list[str]:
         command += ["--endpoint-url", options.endpoint_url]
     if options.region:
         command += ["--region", options.region]
+    if options.dns is not None:
+        command += ["--dns-name", options.dns.name,
+                    "--dns-poll-interval", repr(options.dns.poll_interval)]
+        command += [f"--dns-server={server}" for server in options.dns.servers]
+        command += [f"--dns-target={label}={name}" for label, name in options.dns.targets.items()]
+        if options.dns.resolver:
+            command += ["--dns-resolver", options.dns.resolver]
     return command
 
 

@@ -21,6 +21,23 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def _samples(samples: dict[str, Any]) -> list[str]:
+    """How many samples the figures rest on, and how many failed (not silently dropped)."""
+    health, dns = samples.get("health") or {}, samples.get("dns") or {}
+    lines = ["## Samples", ""]
+    lines += _table(["samples", "taken", "failed", "of which throttled", "unclassified"], [
+        ["Route 53 health (GetHealthCheckStatus)", health.get("taken"), health.get("failed"),
+         health.get("throttled"), ""],
+        ["DNS answers of the name servers", dns.get("taken"), dns.get("failed"), "",
+         dns.get("unclassified")],
+    ])
+    lines += ["A failed sample (no answer; for Route 53 also a call it throttled, after which "
+              "the sampler slowed down) carries no state: the figures use only the samples that "
+              "were answered. An unclassified DNS answer matched no failover record's target.",
+              ""]
+    return lines
+
+
 def render(report: dict[str, Any], svg_name: str) -> str:
     traffic = report["traffic"]
     lines = [
@@ -35,15 +52,21 @@ def render(report: dict[str, Any], svg_name: str) -> str:
         lines += ["Why it failed:", ""] + [f"- {reason}" for reason in report["reasons"]] + [""]
     lines += ["## Figures", ""]
     lines += _table(["figure", "seconds", "from", "to"], [
-        ["detection", report["detection_seconds"], report["fault_injected_at"],
-         report["unhealthy_detected_at"]],
-        ["failover", report["failover_seconds"], report["fault_injected_at"],
-         report["first_secondary_response_at"]],
-        ["failback", report["failback_seconds"], report["restore_started_at"],
-         report["first_primary_response_after_restore_at"]],
+        ["detection (the name servers answer with the secondary)",
+         report["detection_seconds"], report["fault_injected_at"], report["dns_switched_at"]],
+        ["failover (first answer from the secondary)", report["failover_seconds"],
+         report["fault_injected_at"], report["first_secondary_response_at"]],
+        ["DNS back (the name servers answer with the primary)", report["dns_back_seconds"],
+         report["restore_started_at"], report["dns_back_at"]],
+        ["failback (first answer from the primary)", report["failback_seconds"],
+         report["restore_started_at"], report["first_primary_response_after_restore_at"]],
         ["health-check budget (interval x threshold x time scale)",
          report["health_check"].get("effective_limit_seconds"), "", ""],
+        ["checkers reported the primary unhealthy (GetHealthCheckStatus; information, "
+         "not detection)", report["route53_reported_unhealthy_seconds"],
+         report["fault_injected_at"], report["route53_reported_unhealthy_at"]],
     ])
+    lines += _samples(report.get("samples") or {})
     lines += ["## Traffic", ""]
     lines += _table(["sent", "accepted", "rejected", "no answer", "persisted", "lost",
                      "duplicates"],

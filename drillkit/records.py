@@ -4,7 +4,9 @@
 
 - ``start``: the sender's settings and ``first_request_sent_at`` (written once it is running);
 - ``request``: one per request, written when it was answered or failed;
-- ``health``: one Route 53 GetHealthCheckStatus sample;
+- ``health``: one Route 53 GetHealthCheckStatus sample (``error`` when the call failed,
+  ``throttled`` when Route 53 throttled it);
+- ``dns``: one answer of an authoritative name server for the custom domain (``dns.py``);
 - ``stop``: written last, when the sender stopped cleanly.
 
 Lines are appended while the sender runs, so a reader may see a half-written last line; it is
@@ -90,4 +92,24 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "rejected": len(answered) - len(accepted),
         "errors": len(sent) - len(answered),
         "by_region": dict(sorted(by_region.items())),
+    }
+
+
+def sample_counts(records: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """How many health and DNS samples were taken, and how many of them failed.
+
+    A failed sample (``error``: the call or query got no answer; for health samples also
+    ``throttled``, a subset) says nothing about the state, so the figures skip it; these
+    counts are where it shows. ``unclassified`` DNS samples were answered with addresses of no
+    known target (or of several).
+    """
+    health, dns = of_type(records, "health"), of_type(records, "dns")
+    return {
+        "health": {"taken": len(health),
+                   "failed": sum(1 for r in health if r.get("error")),
+                   "throttled": sum(1 for r in health if r.get("throttled"))},
+        "dns": {"taken": len(dns),
+                "failed": sum(1 for r in dns if r.get("error")),
+                "unclassified": sum(1 for r in dns
+                                    if not r.get("error") and r.get("label") is None)},
     }

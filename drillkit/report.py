@@ -1,8 +1,11 @@
 """``drillkit report``: the drill's figures and verdict, from what clients saw.
 
-Inputs: the run's traffic log (requests and health samples), ``reconcile.json``, and the
-playbook's timeline (when it injected the fault, saw it detected, started the restore, saw the
-primary healthy again; its steps and checks). Every figure and rule is described in
+Inputs: the run's traffic log (requests, health samples and DNS answers), ``reconcile.json``,
+and the playbook's timeline (when it injected the fault, started the restore, saw the primary
+healthy again; its steps and checks). Detection is when the custom domain's name servers first
+answered with the secondary's target after the fault, from the log's DNS samples (the detect
+step waited for the same sample); GetHealthCheckStatus samples are reported beside it, as when
+Route 53's checkers reported the primary unhealthy. Every figure and rule is described in
 ``docs/drill-report.md``; the functions here are the single place they are computed.
 """
 
@@ -14,10 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import records, timeutil
+from . import dns, records, timeutil
 
-TIMELINE_MARKS = ("fault_injected_at", "unhealthy_detected_at", "restore_started_at",
-                  "healthy_again_at")
+TIMELINE_MARKS = ("fault_injected_at", "restore_started_at", "healthy_again_at")
+#: Times the verdict needs besides the timeline's marks.
+REQUIRED_TIMES = ("dns_switched_at", "dns_back_at", "first_secondary_response_at",
+                  "first_primary_response_after_restore_at", "detection_seconds",
+                  "failover_seconds", "failback_seconds")
 CHECKS = ("failover_verified", "secondary_processed", "failback_verified", "restored")
 PHASES = ("before_fault", "outage", "after_failback")
 RECONCILIATION_FIGURES = ("waited_seconds", "polls", "missing_at_first_look")
@@ -74,15 +80,47 @@ def latency_by_phase(requests: list[dict[str, Any]], fault: datetime | None,
             for phase, values in samples.items()}
 
 
+def answered(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The samples that got an answer, by time (a failed one says nothing of the state; it is
+    counted in ``samples``)."""
+    return sorted((s for s in samples if not s.get("error")), key=lambda s: s["at"])
+
+
 def health_transitions(log: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Per health-check label, the samples at which its state changed (the first one too)."""
     transitions: dict[str, list[dict[str, Any]]] = {}
-    for sample in sorted(records.of_type(log, "health"), key=lambda s: s["at"]):
+    for sample in answered(records.of_type(log, "health")):
         changes = transitions.setdefault(sample["label"], [])
         if not changes or changes[-1]["healthy"] != sample.get("healthy"):
             changes.append({"at": sample["at"], "healthy": sample.get("healthy"),
                             "status": sample.get("status")})
     return transitions
+
+
+def dns_transitions(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The DNS samples at which the answer's label changed (the first one too)."""
+    changes: list[dict[str, Any]] = []
+    for sample in answered(records.of_type(log, "dns")):
+        if not changes or changes[-1]["label"] != sample.get("label"):
+            changes.append({"at": sample["at"], "label": sample.get("label"),
+                            "answer": sample.get("answer"), "server": sample.get("server")})
+    return changes
+
+
+def first_reported_unhealthy(log: list[dict[str, Any]], label: str,
+                             since: datetime | None) -> datetime | None:
+    """When a GetHealthCheckStatus sample of ``label`` first showed it unhealthy at or after
+    ``since``."""
+    if since is None:
+        return None
+    moments = [timeutil.parse(s["at"]) for s in records.of_type(log, "health")
+               if s.get("label") == label and s.get("healthy") is False]
+    later = [moment for moment in moments if moment is not None and moment >= since]
+    return min(later) if later else None
+
+
+def _sample_time(sample: dict[str, Any] | None) -> datetime | None:
+    return timeutil.parse(sample["at"]) if sample else None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -107,9 +145,7 @@ def verdict_reasons(report: dict[str, Any]) -> list[str]:
         reasons.append("no reconciliation (run `drillkit reconcile` first)")
     elif traffic["lost"] > 0:
         reasons.append(f"{traffic['lost']} accepted event(s) lost")
-    for name in (*TIMELINE_MARKS, "first_secondary_response_at",
-                 "first_primary_response_after_restore_at", "detection_seconds",
-                 "failover_seconds", "failback_seconds"):
+    for name in (*TIMELINE_MARKS, *REQUIRED_TIMES):
         if report.get(name) is None:
             reasons.append(f"no {name}")
     reasons += [f"playbook error: {error}" for error in report.get("errors") or []]
@@ -124,6 +160,9 @@ def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | Non
     fault, restore = marks["fault_injected_at"], marks["restore_started_at"]
     first_secondary = first_accepted(requests, timeline.get("secondary_region"), fault)
     first_primary = first_accepted(requests, timeline.get("primary_region"), restore)
+    dns_switched = _sample_time(dns.first_answer(log, "SECONDARY", fault))
+    dns_back = _sample_time(dns.first_answer(log, "PRIMARY", restore))
+    reported_unhealthy = first_reported_unhealthy(log, "PRIMARY", fault)
     health_check = timeline.get("health_check") or {}
     try:
         limit = (float(health_check["request_interval"])
@@ -154,12 +193,18 @@ def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | Non
         "health_check": {**health_check,
                          "effective_limit_seconds": round(limit, 6) if limit is not None else None},
         **{name: _iso(moment) for name, moment in marks.items()},
+        "dns_switched_at": _iso(dns_switched),
+        "dns_back_at": _iso(dns_back),
         "first_secondary_response_at": _iso(first_secondary),
         "first_primary_response_after_restore_at": _iso(first_primary),
-        "detection_seconds": timeutil.seconds_between(fault,
-                                                      marks["unhealthy_detected_at"]),
+        "detection_seconds": timeutil.seconds_between(fault, dns_switched),
         "failover_seconds": timeutil.seconds_between(fault, first_secondary),
+        "dns_back_seconds": timeutil.seconds_between(restore, dns_back),
         "failback_seconds": timeutil.seconds_between(restore, first_primary),
+        # GetHealthCheckStatus's view, for information: not what clients act on.
+        "route53_reported_unhealthy_at": _iso(reported_unhealthy),
+        "route53_reported_unhealthy_seconds": timeutil.seconds_between(fault,
+                                                                       reported_unhealthy),
         "traffic": traffic,
         "lost_markers": source.get("lost_markers", []),
         # How long reconciliation waited for replication, and what was missing when it began.
@@ -167,6 +212,8 @@ def build_report(log: list[dict[str, Any]], reconciliation: dict[str, Any] | Non
         "latency_ms": latency_by_phase(requests, fault,
                                        first_primary or marks["healthy_again_at"]),
         "health": health_transitions(log),
+        "dns": dns_transitions(log),
+        "samples": records.sample_counts(log),
         "steps": timeline.get("steps") or [],
         "checks": timeline.get("checks") or {},
         "errors": timeline.get("errors") or [],
@@ -221,16 +268,23 @@ def summary_lines(report: dict[str, Any], paths: dict[str, str]) -> list[str]:
 
     limit = (report.get("health_check") or {}).get("effective_limit_seconds")
     limit_seconds = f"{limit:.2f}s" if limit is not None else "n/a"
+    samples = report.get("samples") or {}
+    health, dns_samples = samples.get("health") or {}, samples.get("dns") or {}
     lines = [
         f"drill {report.get('deployment_name') or ''} ({report.get('mode') or 'unknown mode'}): "
         f"{report['verdict'].upper()}",
-        f"detection {seconds('detection_seconds')} (health-check budget "
-        f"{limit_seconds}), failover {seconds('failover_seconds')}, "
-        f"failback {seconds('failback_seconds')}",
+        f"detection {seconds('detection_seconds')} (DNS answered the secondary; health-check "
+        f"budget {limit_seconds}; checkers reported unhealthy after "
+        f"{seconds('route53_reported_unhealthy_seconds')}), failover "
+        f"{seconds('failover_seconds')}, failback {seconds('failback_seconds')}",
         f"traffic: {traffic['sent']} sent, {traffic['accepted']} accepted, "
         f"{traffic['rejected']} rejected, {traffic['errors']} without answer",
         f"events: {traffic['persisted']} persisted, {traffic['lost']} lost, "
         f"{traffic['duplicates']} duplicated{_waited(report)}",
+        f"samples: health {health.get('taken', 0)} ({health.get('failed', 0)} failed, "
+        f"{health.get('throttled', 0)} throttled), DNS {dns_samples.get('taken', 0)} "
+        f"({dns_samples.get('failed', 0)} failed, {dns_samples.get('unclassified', 0)} "
+        "unclassified)",
     ]
     lines += [f"  reason: {reason}" for reason in report["reasons"][:4]]
     if len(report["reasons"]) > 4:

@@ -1,4 +1,5 @@
-"""The traffic sender: steady POSTs through the public URL, and Route 53 health samples.
+"""The traffic sender: steady POSTs through the public URL, Route 53 health samples, and the
+custom domain's DNS answers (``dns.py``).
 
 Why it is built this way:
 
@@ -12,6 +13,11 @@ Why it is built this way:
 - A request's record is written once it is answered or failed; on SIGTERM the sender stops
   scheduling, waits for the requests in flight (each bounded by its timeout) and writes them,
   so every request that went out is in the log exactly once.
+- Route 53's API is rate-limited per account and per action ("Throttling for Amazon Route 53
+  API requests", Route 53 Developer Guide: GetHealthCheckStatus 4 tokens refilled at 1 per
+  second; the account 50 refilled at 10 per second). The health sampler spreads its calls
+  evenly (one check at a time), reads each check's flags rarely, makes each call once (no
+  hidden SDK retries), and backs off when throttled; every throttled call is logged as such.
 """
 
 from __future__ import annotations
@@ -32,14 +38,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import records, timeutil
+from . import aws, records, timeutil
+from .dns import DnsOptions, DnsSampler
 
-#: How often the sampler re-reads each check's Inverted/Disabled flags.
-FLAGS_REFRESH_SECONDS = 2.0
 #: Route 53 considers an endpoint healthy when more than 18 % of its checkers report it healthy.
 HEALTHY_SHARE = 0.18
 MAX_WORKERS = 512
 ERROR_TEXT_LIMIT = 200
+#: Error codes of a throttled AWS call (Route 53 answers ``Throttling`` / ``Rate exceeded``).
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
+                              "RequestLimitExceeded"})
+#: A throttled sampler slows down to at most this many times its normal pace.
+BACKOFF_CEILING = 8.0
 
 
 @dataclass(frozen=True)
@@ -56,9 +66,13 @@ class TrafficOptions:
     timeout: float = 5.0
     max_seconds: float | None = None
     health_checks: dict[str, str] = field(default_factory=dict)
+    #: Seconds between two GetHealthCheckStatus samples of the same check.
     health_poll_interval: float = 5.0
+    #: Seconds between two GetHealthCheck reads (Inverted/Disabled) of the same check.
+    flags_poll_interval: float = 30.0
     endpoint_url: str | None = None
     region: str | None = None
+    dns: DnsOptions | None = None
 
 
 class JsonlWriter:
@@ -205,6 +219,21 @@ class Sender:
         })
 
 
+def is_throttling(exc: BaseException) -> bool:
+    """Whether an AWS call failed because the caller exceeded its request rate."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    return error.get("Code") in THROTTLING_CODES or "Rate exceeded" in str(exc)
+
+
+def failure(record: dict[str, Any], exc: BaseException, action: str) -> dict[str, Any]:
+    """``record`` marked as failed by ``exc`` (and as throttled when it was)."""
+    record["error"] = f"{action}: {type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+    if is_throttling(exc):
+        record["throttled"] = True
+    return record
+
+
 def health_sample(client: Any, label: str, check_id: str,
                   flags: dict[str, bool] | None = None) -> dict[str, Any]:
     """One GetHealthCheckStatus call as a ``health`` record.
@@ -213,18 +242,16 @@ def health_sample(client: Any, label: str, check_id: str,
     ``Success``), then the check's own flags (``flags``, from GetHealthCheck): an inverted
     check reports the opposite, a disabled one is always healthy - so a planned drill's
     inverted primary shows as unhealthy. It is None when there are no observations yet or the
-    call failed, because then the status is unknown rather than unhealthy.
+    call failed, because then the status is unknown rather than unhealthy; a failed call has
+    ``error`` (and ``throttled`` when Route 53 throttled it).
     """
     flags = flags or {}
-    record: dict[str, Any] = {"type": "health", "at": timeutil.iso(timeutil.now()),
-                              "label": label, "health_check_id": check_id,
-                              "healthy": None, "status": None}
+    record = health_record(label, check_id)
     try:
         observations = client.get_health_check_status(
             HealthCheckId=check_id)["HealthCheckObservations"]
     except Exception as exc:  # a failed sample is logged, the sampler carries on
-        record["error"] = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
-        return record
+        return failure(record, exc, "GetHealthCheckStatus")
     statuses = [o.get("StatusReport", {}).get("Status", "") for o in observations]
     if statuses:
         successes = sum(1 for s in statuses if s.startswith("Success"))
@@ -240,55 +267,100 @@ def health_sample(client: Any, label: str, check_id: str,
     return record
 
 
-def health_flags(client: Any, check_id: str) -> dict[str, bool] | None:
-    """The check's Inverted and Disabled flags (None when they cannot be read now)."""
-    try:
-        config = client.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
-    except Exception:  # the next refresh tries again; the sample keeps the last known flags
-        return None
+def health_record(label: str, check_id: str) -> dict[str, Any]:
+    return {"type": "health", "at": timeutil.iso(timeutil.now()), "label": label,
+            "health_check_id": check_id, "healthy": None, "status": None}
+
+
+def health_flags(client: Any, check_id: str) -> dict[str, bool]:
+    """The check's Inverted and Disabled flags (GetHealthCheck; raises when it fails)."""
+    config = client.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
     return {"inverted": bool(config.get("Inverted")), "disabled": bool(config.get("Disabled"))}
 
 
 def route53_client(options: TrafficOptions) -> Any:
-    """A Route 53 client from the default credential chain (and the endpoint, if given)."""
-    import boto3
+    """A Route 53 client (``aws.session``; the endpoint, if given) that makes each call once:
+    the sampler paces itself and backs off, so SDK retries would only add unlogged calls."""
     from botocore.config import Config
 
-    session = boto3.session.Session()
+    session = aws.session()
     return session.client(
         "route53",
         region_name=options.region or session.region_name or "us-east-1",
         endpoint_url=options.endpoint_url,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"},
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
                       connect_timeout=options.timeout, read_timeout=options.timeout),
     )
 
 
+@dataclass
+class Backoff:
+    """The pause between two calls: ``base``, doubled after each throttled call up to
+    ``BACKOFF_CEILING`` times ``base``, halved back towards ``base`` after each other call."""
+
+    base: float
+    delay: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.delay = self.base
+
+    def after(self, record: dict[str, Any]) -> float:
+        if record.get("throttled"):
+            self.delay = min(self.base * BACKOFF_CEILING, self.delay * 2)
+        else:
+            self.delay = max(self.base, self.delay / 2)
+        return self.delay
+
+
 class HealthSampler:
-    """Samples every labelled health check each ``health_poll_interval`` seconds."""
+    """Samples the labelled health checks in turn, each every ``health_poll_interval`` seconds.
+
+    One call at a time, evenly spaced (a check every ``health_poll_interval / checks``
+    seconds), so Route 53's per-action bucket never sees a burst; each check's flags are read
+    every ``flags_poll_interval`` seconds, before its sample.
+    """
 
     def __init__(self, options: TrafficOptions, writer: JsonlWriter,
-                 client_factory: Callable[[TrafficOptions], Any] = route53_client) -> None:
+                 client_factory: Callable[[TrafficOptions], Any] = route53_client,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
         self.writer = writer
         self.client_factory = client_factory
+        self.clock = clock
+        self.flags: dict[str, dict[str, bool]] = {}
+        self._flags_read: dict[str, float] = {}
+
+    def sample(self, client: Any, label: str, check_id: str) -> dict[str, Any]:
+        """One check's sample, its flags read first when they are due."""
+        read = self._flags_read.get(check_id)
+        if read is None or self.clock() - read >= self.options.flags_poll_interval:
+            try:
+                self.flags[check_id] = health_flags(client, check_id)
+            except Exception as exc:
+                if is_throttling(exc):  # no second call into a bucket that is empty
+                    return failure(health_record(label, check_id), exc, "GetHealthCheck")
+                # Otherwise the last known flags stand; the next sample tries again.
+            else:
+                self._flags_read[check_id] = self.clock()
+        return health_sample(client, label, check_id, self.flags.get(check_id))
 
     def run(self, stop: threading.Event) -> None:
-        client = self.client_factory(self.options)
-        flags: dict[str, dict[str, bool]] = {}
-        flags_read = 0.0
+        checks = list(self.options.health_checks.items())
+        try:
+            client = self.client_factory(self.options)
+        except Exception as exc:  # without a client there are no samples: say so in the log
+            for label, check_id in checks:
+                self.writer.write(failure(health_record(label, check_id), exc,
+                                          "Route 53 client"))
+            return
+        backoff = Backoff(self.options.health_poll_interval / len(checks))
+        turn = 0
         while True:
-            # The flags change rarely (a planned drill inverts a check): re-read them every
-            # FLAGS_REFRESH_SECONDS, keeping Route 53's API calls well under its rate limit.
-            if time.monotonic() - flags_read >= FLAGS_REFRESH_SECONDS:
-                flags_read = time.monotonic()
-                for check_id in self.options.health_checks.values():
-                    fresh = health_flags(client, check_id)
-                    if fresh is not None:
-                        flags[check_id] = fresh
-            for label, check_id in self.options.health_checks.items():
-                self.writer.write(health_sample(client, label, check_id, flags.get(check_id)))
-            if stop.wait(self.options.health_poll_interval):
+            label, check_id = checks[turn % len(checks)]
+            record = self.sample(client, label, check_id)
+            self.writer.write(record)
+            turn += 1
+            if stop.wait(backoff.after(record)):
                 return
 
 
@@ -314,6 +386,10 @@ def run(options: TrafficOptions) -> int:
             sampler = HealthSampler(options, writer)
             threads.append(threading.Thread(target=sampler.run, args=(stop,),
                                             name="drillkit-health", daemon=True))
+        if options.dns is not None:
+            dns_sampler = DnsSampler(options.dns, writer.write)
+            threads.append(threading.Thread(target=dns_sampler.run, args=(stop,),
+                                            name="drillkit-dns", daemon=True))
         for thread in threads:
             thread.start()
         while not sender.first_sent.wait(0.05):
@@ -324,6 +400,12 @@ def run(options: TrafficOptions) -> int:
             "host_header": options.host_header, "rate": options.rate,
             "timeout": options.timeout, "max_seconds": options.max_seconds,
             "health_checks": options.health_checks,
+            "health_poll_interval": options.health_poll_interval,
+            "flags_poll_interval": options.flags_poll_interval,
+            "dns": None if options.dns is None else {
+                "name": options.dns.name, "servers": list(options.dns.servers),
+                "targets": dict(options.dns.targets), "resolver": options.dns.resolver,
+                "poll_interval": options.dns.poll_interval},
             "first_request_sent_at": sender.first_sent_at,
         })
         stop.wait(options.max_seconds)  # None: until a signal
