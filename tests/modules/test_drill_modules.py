@@ -59,13 +59,27 @@ def run_modules(cloud: LocalCloudProcess, tmp_path: Path, *calls: tuple[Any, ...
     return [task["hosts"]["localhost"] for task in played]
 
 
+def allow_cloudwatch_logging(cloud: LocalCloudProcess, region: str) -> None:
+    """Give the region's API Gateway account settings a CloudWatch role, as AWS requires
+    before a stage may log ("Set up CloudWatch logging for REST APIs in API Gateway")."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    role = cloud.client("iam").create_role(RoleName=unique("apigw-logs"),
+                                           AssumeRolePolicyDocument=json.dumps(trust))
+    cloud.client("apigateway", region).update_account(patchOperations=[
+        {"op": "replace", "path": "/cloudwatchRoleArn", "value": role["Role"]["Arn"]}])
+
+
 class Api:
-    """A REST API with MOCK methods GET /health and GET /pets, deployed once, no stage yet."""
+    """A REST API with MOCK methods GET /health and GET /pets, deployed once, no stage yet,
+    in a region whose account settings let stages log."""
 
     def __init__(self, cloud: LocalCloudProcess, region: str = PRIMARY) -> None:
         self.cloud = cloud
         self.region = region
         self.client = cloud.client("apigateway", region)
+        allow_cloudwatch_logging(cloud, region)
         self.id = self.client.create_rest_api(
             name=unique("drill"), endpointConfiguration={"types": ["REGIONAL"]})["id"]
         root = next(r["id"] for r in self.client.get_resources(restApiId=self.id)["items"]
@@ -183,6 +197,71 @@ def test_recorded_stage_recreates_the_deleted_stage_as_it_was(localcloud) -> Non
     second = stage_module(localcloud, api, **recreate_args(recorded))
     assert second["changed"] is False
     assert second["patch_operations"] == []
+
+
+STAGE_STACK = """
+Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: tagged
+      Body:
+        openapi: 3.0.1
+        info: {title: tagged, description: a stack-made stage, version: "1"}
+        paths:
+          /health:
+            get:
+              responses: {"200": {description: ok}}
+              x-amazon-apigateway-integration:
+                type: mock
+                requestTemplates: {application/json: '{"statusCode": 200}'}
+                responses: {default: {statusCode: "200"}}
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties: {RestApiId: !Ref Api}
+  Stage:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: live
+      Tags: [{Key: team, Value: drill}]
+Outputs:
+  ApiId: {Value: !Ref Api}
+"""
+
+
+def test_a_stage_cloudformation_made_is_recreated_from_its_record(localcloud) -> None:
+    """CloudFormation tags its stages with aws:cloudformation:* (the schema's
+    cloudFormationSystemTags); API Gateway refuses aws: keys from clients, so a restore that
+    sent the recorded tags back as they were would fail and leave the primary down."""
+    cfn = localcloud.client("cloudformation")
+    stack = unique("tagged")
+    cfn.create_stack(StackName=stack, TemplateBody=STAGE_STACK,
+                     Tags=[{"Key": "Deployment", "Value": "drill"}])
+    api_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    apigateway = localcloud.client("apigateway")
+    info = run_module("failover.aws.api_gateway_stage_info",
+                      {"rest_api_id": api_id, "stage_name": "live"}, localcloud)
+    recorded = info["stages"][0]
+    assert recorded["tags"]["aws:cloudformation:logical-id"] == "Stage"
+    assert recorded["tags"]["team"] == "drill"
+
+    deleted = run_module("failover.aws.api_gateway_stage",
+                         {"rest_api_id": api_id, "stage_name": "live", "state": "absent"},
+                         localcloud)
+    assert deleted["changed"] is True
+    restored = run_module("failover.aws.api_gateway_stage",
+                          {"rest_api_id": api_id, **recreate_args(recorded)}, localcloud)
+
+    assert restored.get("failed") is not True, restored
+    assert restored["changed"] is True
+    tags = apigateway.get_stage(restApiId=api_id, stageName="live")["tags"]
+    assert tags == {"team": "drill", "Deployment": "drill"}
+    # A second run with the same record changes nothing: aws: keys are never sent nor removed.
+    again = run_module("failover.aws.api_gateway_stage",
+                       {"rest_api_id": api_id, **recreate_args(recorded)}, localcloud)
+    assert (again["changed"], again["patch_operations"]) == (False, [])
 
 
 def test_stage_info_lists_every_stage_and_nothing_for_an_unknown_one(localcloud,
