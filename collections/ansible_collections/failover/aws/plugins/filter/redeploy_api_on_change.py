@@ -20,7 +20,7 @@ description:
     the parameters and conditions they use - so an unchanged API keeps its deployment and any
     change to it makes CloudFormation create a new deployment, move the stage to it and delete
     the old one. Every reference to the old id is renamed with it.
-  - Pseudo parameters (C(AWS::Region), ...) count by name only: they do not change within a
+  - Pseudo parameters (C(AWS::Region), ...) count by name only, since they do not change within a
     stack.
 options:
   _input:
