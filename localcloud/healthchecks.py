@@ -245,9 +245,10 @@ def _probe_http(spec: CheckSpec, local: tuple[str, int] | None) -> ProbeResult:
     try:
         try:
             conn.connect()
+            # A target that resets the connection at once fails here too: a failed probe.
+            peer = conn.sock.getpeername()[0] if conn.sock else None
         except OSError as exc:
             return ProbeResult(False, _failure_for(exc, port), _utcnow())
-        peer = conn.sock.getpeername()[0] if conn.sock else None
         conn.sock.settimeout(RESPONSE_TIMEOUT)
         deadline = time.monotonic() + RESPONSE_TIMEOUT
         try:

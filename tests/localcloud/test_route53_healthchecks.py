@@ -384,3 +384,28 @@ def test_localcloud_status_shows_each_check_with_its_status(cloud, route53, targ
     assert checks[healthy]["status"] == "Healthy"
     assert checks[healthy]["last_probe"] == "Success: HTTP Status Code 200, OK"
     assert checks[failing]["status"] == "Unhealthy"
+
+
+def test_a_target_that_resets_the_connection_at_once_is_a_failed_probe(monkeypatch) -> None:
+    """The peer's address is read right after connecting; a target that resets the connection
+    in between made the probe raise (logged as a crash) instead of recording a failure."""
+    from localcloud import healthchecks
+
+    class ResetSocket:
+        def getpeername(self) -> Any:
+            raise OSError(107, "Transport endpoint is not connected")
+
+        def close(self) -> None:
+            pass
+
+    def connect(self: Any) -> None:
+        self.sock = ResetSocket()
+
+    monkeypatch.setattr(healthchecks.http.client.HTTPConnection, "connect", connect)
+    spec = healthchecks.CheckSpec(id="reset", account_id="123456789012", type="HTTP",
+                                  ip_address="127.0.0.1", port=9, resource_path="/")
+
+    result = healthchecks.probe(spec)
+
+    assert result.ok is False
+    assert result.status.startswith("Failure:") and "not connected" in result.status
