@@ -302,14 +302,15 @@ def test_on_aws_the_given_certificates_are_checked(cloud: LocalCloudProcess,
     dns = f"127.0.0.1:{cloud.status()['dns']['port']}"
 
     run = run_playbook("playbooks/preflight.yml", cloud, "-i", str(inventory),
-                       "-e", f"preflight_dns_resolver={dns}")
+                       "-e", f"preflight_dns_resolver={dns}",
+                       "-e", f"preflight_dns_name_server={dns}")
 
     assert run.returncode != 0
     expiry = re.escape((datetime.datetime.now(datetime.UTC)
                         + datetime.timedelta(days=5, hours=1)).strftime("%Y-%m-%d"))
     where = inventory / "group_vars" / "all" / "main.yml"
     found = problems(run.stdout)
-    assert len(found) == 2, found
+    assert len(found) == 4, found
     assert re.fullmatch(
         rf"primary_certificate_arn: {re.escape(expiring)} expires on {expiry} \(in 5 days, "
         rf"fewer than preflight_certificate_min_days 30\); renew or replace it and set the new "
@@ -317,6 +318,13 @@ def test_on_aws_the_given_certificates_are_checked(cloud: LocalCloudProcess,
     assert found[1] == (
         f"secondary_certificate_arn: {other} covers other.example.net, not {DOMAIN}; set the "
         f"ARN of a certificate for {DOMAIN} (or *.{ZONE}) in {SECONDARY} in {where}")
+    # The aws inventory leaves the API Gateway CloudWatch role to the account; these regions
+    # have none.
+    assert [line.split(";")[0] for line in found[2:]] == [
+        f"API Gateway in {region} has no CloudWatch Logs role in its account settings, so it "
+        "would refuse the stage's access logging and the stack would roll back"
+        for region in (PRIMARY, SECONDARY)]
+    assert f"manage_apigateway_account: true in {where.parent}/deployment.yml" in found[2]
     assert deployment_resources(cloud) == NOTHING
 
 
