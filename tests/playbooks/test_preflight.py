@@ -134,7 +134,7 @@ def test_preflight_passes_after_the_local_bootstrap(cloud: LocalCloudProcess) ->
 # What an operator of a real account typically has exported in the shell that runs the demo.
 OPERATOR_SHELL = {
     "AWS_PROFILE": "operator-admin",
-    "AWS_ACCESS_KEY_ID": "AKIAOPERATOREXAMPLE1",
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",  # AWS's documented example key
     "AWS_SECRET_ACCESS_KEY": "operator-secret",
     "AWS_SESSION_TOKEN": "operator-session",
     "AWS_DEFAULT_REGION": "eu-central-1",
