@@ -36,6 +36,8 @@ def bootstrapped(path: Path) -> LocalCloudProcess:
     cloud = LocalCloudProcess(path, time_scale=0.05)
     cloud.start()
     run = run_playbook("playbooks/deploy.yml", cloud, "--tags", "bootstrap")
+    if run.returncode != 0:
+        cloud.stop()  # the fixture never gets to stop it
     assert run.returncode == 0, run.stdout[-4000:]
     return cloud
 
