@@ -27,7 +27,7 @@ DRILL_MODE ?= unplanned
 # Options of bench/run_all.py, e.g. --quick.
 BENCH_ARGS ?=
 
-.PHONY: help setup demo deploy drill restore cleanup preflight summary test lint pytest molecule \
+.PHONY: help setup demo deploy drill restore cleanup preflight summary test lint sanity pytest molecule \
         localcloud-start localcloud-stop localcloud-status lock bench clean security-setup \
         lock-security
 
@@ -83,7 +83,7 @@ localcloud-stop: setup ## Stop the local cloud on $LOCALCLOUD_PORT
 localcloud-status: setup ## Show the local cloud's status (JSON)
 	$(BIN)/localcloud status
 
-test: setup security-setup lint pytest molecule ## Everything CI runs: lint, pytest, molecule
+test: setup security-setup lint sanity pytest molecule ## Everything CI runs: lint, ansible-test sanity, pytest, molecule
 
 lint: setup security-setup ## yamllint, ansible-lint (production, offline), cfn-lint, ruff, checkov
 	$(BIN)/yamllint --strict .
@@ -91,6 +91,27 @@ lint: setup security-setup ## yamllint, ansible-lint (production, offline), cfn-
 	$(BIN)/cfn-lint
 	$(BIN)/ruff check .
 	$(SECURITY_VENV)/bin/checkov --directory files --framework cloudformation --skip-download --compact --quiet
+
+# ansible-test sanity for the failover.aws collection, with .venv's Python (--local), from the
+# collection's folder. It finds the collections ours depends on only next to it: they are linked
+# there from .venv (the paths are git-ignored). Most tests run in virtual environments of
+# ansible-test's own, into which it bootstraps pip with a script from Ansible's CI file server,
+# which this machine cannot reach: tests/sanity/get_pip.py stands in for it, in the cache where
+# ansible-test looks first. Their requirements are ansible-test's own pins, from the package
+# index. Skipped: pslint and shellcheck (no PowerShell or shell content in the collection).
+COLLECTION := collections/ansible_collections/failover/aws
+# (24_2: the pip version ansible-test 2.19 installs into them.)
+SANITY_GET_PIP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+sanity: setup ## ansible-test sanity for the failover.aws collection
+	@for dependency in amazon/aws community/aws; do \
+	  mkdir -p collections/ansible_collections/$$(dirname $$dependency); \
+	  ln -sfn "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ansible_collections/$$dependency" \
+	    collections/ansible_collections/$$dependency; \
+	done
+	@mkdir -p $(dir $(SANITY_GET_PIP)) && cp -n tests/sanity/get_pip.py $(SANITY_GET_PIP)
+	cd $(COLLECTION) && $(HERMETIC) $(CURDIR)/$(BIN)/ansible-test sanity --local --python 3.11 \
+	  --skip-test pslint --skip-test shellcheck
 
 pytest: setup security-setup ## The Python tests (the local cloud, the Lambda, the modules, the playbooks)
 	$(HERMETIC) $(BIN)/pytest $(PYTEST_ARGS)

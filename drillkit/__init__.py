@@ -8,8 +8,11 @@ measures exactly that, outside the system under test:
   optional Route 53 health-check samples (``traffic.py``, daemonized by ``daemon.py``);
 - ``reconcile``: every accepted event must be stored in every region's table replica
   (``reconcile.py``);
+- ``timeline``: the drill's steps, marks and checks as the playbook reports them, on drillkit's
+  clock (``timeline.py``), and ``budget``: its detection timeout and Route 53 cadences
+  (``budget.py``);
 - ``report``: failover/failback figures, latency per phase and a verdict from the traffic log,
-  the reconciliation and the playbook's timeline (``report.py``, ``markdown.py``, ``chart.py``).
+  the reconciliation and the run's timeline (``report.py``, ``markdown.py``, ``chart.py``).
 """
 
 __version__ = "0.1.0"

@@ -1,15 +1,20 @@
-"""``drillkit traffic start|run|stop|status``, ``drillkit dns wait``, ``drillkit reconcile``,
-``drillkit report``."""
+"""``drillkit timeline start|step|mark|fail|end``, ``drillkit budget``,
+``drillkit traffic start|run|stop|status``, ``drillkit dns wait``, ``drillkit reconcile``,
+``drillkit report``.
+
+Every command that works in a run directory takes ``--run-dir``, by default ``$DRILLKIT_RUN_DIR``
+(the role sets it once for the whole drill)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from . import daemon, records, timeutil
+from . import daemon, records, timeline, timeutil
 from .dns import DnsOptions
 from .traffic import TrafficOptions
 
@@ -35,12 +40,19 @@ _health_check = _labelled("HEALTH_CHECK_ID")
 _dns_target = _labelled("NAME")
 
 
+def _run_dir(parser: argparse.ArgumentParser) -> None:
+    default = os.environ.get("DRILLKIT_RUN_DIR") or None
+    parser.add_argument("--run-dir", type=Path, default=default, required=default is None,
+                        help="the run's directory (default: $DRILLKIT_RUN_DIR)")
+
+
 def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run-dir", type=Path, required=True)
+    _run_dir(parser)
     parser.add_argument("--url", required=True, help="where to POST, e.g. https://api.example.com/")
     parser.add_argument("--host-header", help="Host header to send (default: the URL's host)")
     parser.add_argument("--rate", type=_positive, required=True, help="requests per second")
-    parser.add_argument("--run-id", required=True, help="put in every Detail as runId")
+    parser.add_argument("--run-id", help="put in every Detail as runId (default: the run "
+                                          "directory's name)")
     parser.add_argument("--source", default="drillkit.traffic", help="the events' Source")
     parser.add_argument("--detail-type", default="DrillTraffic", help="the events' DetailType")
     parser.add_argument("--timeout", type=_positive, default=5.0,
@@ -61,6 +73,10 @@ def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
                                            "(the custom domain)")
     parser.add_argument("--dns-server", action="append", default=[], metavar="HOST[:PORT]",
                         help="an authoritative name server of the zone (repeat)")
+    parser.add_argument("--hosted-zone", metavar="ZONE",
+                        help="read the --dns-name's failover records in this hosted zone: their "
+                             "alias targets label the answers, and without --dns-server the "
+                             "zone's name servers are asked")
     parser.add_argument("--dns-target", type=_dns_target, action="append", default=[],
                         metavar="LABEL=NAME",
                         help="a failover record's alias target; answers with its addresses "
@@ -74,14 +90,22 @@ def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
 def _dns_options(args: argparse.Namespace) -> DnsOptions | None:
     if not args.dns_name:
         return None
-    return DnsOptions(name=args.dns_name, servers=tuple(args.dns_server),
-                      targets=dict(args.dns_target), resolver=args.dns_resolver,
-                      poll_interval=args.dns_poll_interval)
+    servers, targets = list(args.dns_server), dict(args.dns_target)
+    if args.hosted_zone:
+        from . import zone
+        from .traffic import route53_client
+
+        found = zone.read(route53_client(args), args.hosted_zone, args.dns_name,
+                          want_name_servers=not servers)
+        servers, targets = servers or found.name_servers, {**found.targets, **targets}
+    return DnsOptions(name=args.dns_name, servers=tuple(servers), targets=targets,
+                      resolver=args.dns_resolver, poll_interval=args.dns_poll_interval)
 
 
 def _options(args: argparse.Namespace) -> TrafficOptions:
     return TrafficOptions(
-        run_dir=args.run_dir.resolve(), url=args.url, rate=args.rate, run_id=args.run_id,
+        run_dir=args.run_dir.resolve(), url=args.url, rate=args.rate,
+        run_id=args.run_id or args.run_dir.resolve().name,
         host_header=args.host_header, source=args.source, detail_type=args.detail_type,
         timeout=args.timeout, max_seconds=args.max_seconds,
         health_checks=dict(args.health_check),
@@ -104,22 +128,32 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="the sender in the foreground (what start runs in the background)"))
     for name, text in (("stop", "stop the sender and print the summary"),
                        ("status", "the summary so far and whether the sender runs")):
-        actions.add_parser(name, help=text).add_argument("--run-dir", type=Path, required=True)
+        _run_dir(actions.add_parser(name, help=text))
+
+    _timeline_parsers(commands)
+    budget = commands.add_parser(
+        "budget", help="detection timeout and Route 53 cadences of a drill (JSON)")
+    budget.add_argument("--request-interval", type=_positive, required=True)
+    budget.add_argument("--failure-threshold", type=_positive, required=True)
+    budget.add_argument("--time-scale", type=_positive, default=1.0)
+    budget.add_argument("--detect-factor", type=_positive, default=2.0)
+    budget.add_argument("--detect-margin", type=float, default=30.0)
 
     dns = commands.add_parser("dns", help="the custom domain's DNS answers, as sampled")
     dns_actions = dns.add_subparsers(dest="action", required=True)
     wait = dns_actions.add_parser(
         "wait", help="wait until a name server answers with a target; print that sample")
-    wait.add_argument("--run-dir", type=Path, required=True)
+    _run_dir(wait)
     wait.add_argument("--label", required=True, help="the target's label, e.g. SECONDARY")
     wait.add_argument("--since", required=True,
-                      help="only samples taken at or after this time (ISO-8601)")
+                      help="only samples taken at or after this time (ISO-8601), or this mark "
+                           "of the run's timeline (e.g. fault_injected_at)")
     wait.add_argument("--timeout", type=float, default=300.0,
                       help="seconds to wait at most (default 300)")
 
     reconcile = commands.add_parser(
         "reconcile", help="check every accepted event is stored in every region")
-    reconcile.add_argument("--run-dir", type=Path, required=True)
+    _run_dir(reconcile)
     reconcile.add_argument("--table", required=True)
     reconcile.add_argument("--region", action="append", required=True,
                            help="a region whose replica must hold every event (repeat)")
@@ -129,11 +163,86 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--run-id", help="default: the run id of the traffic log")
 
     report = commands.add_parser("report", help="figures, verdict, Markdown and SVG")
-    report.add_argument("--run-dir", type=Path, required=True)
-    report.add_argument("--timeline", type=Path, required=True,
-                        help="the playbook's timeline JSON")
+    _run_dir(report)
+    report.add_argument("--timeline", type=Path,
+                        help="the drill's timeline JSON (default: timeline.json of the run)")
     report.add_argument("--out-dir", type=Path, required=True)
     return parser
+
+
+def _timeline_parsers(commands: Any) -> None:
+    parser = commands.add_parser(
+        "timeline", help="record the drill's steps, marks and checks (timeline.json)")
+    actions = parser.add_subparsers(dest="action", required=True)
+    start = actions.add_parser("start", help="name a new run, create its directory and timeline; "
+                                             "print its run_id and run_dir (JSON)")
+    start.add_argument("--runs-dir", type=Path, required=True)
+    for option in ("--mode", "--deployment-name", "--primary-region", "--secondary-region",
+                   "--custom-domain"):
+        start.add_argument(option, required=True)
+    start.add_argument("--request-interval", type=int, required=True)
+    start.add_argument("--failure-threshold", type=int, required=True)
+    start.add_argument("--time-scale", type=_positive, default=1.0)
+    start.add_argument("--health-check", type=_health_check, action="append", default=[],
+                       metavar="LABEL=ID", help="PRIMARY=ID and SECONDARY=ID")
+    step = actions.add_parser("step", help="a step starts (the one still open ended well)")
+    step.add_argument("name")
+    step.add_argument("--mark", choices=timeline.MARKS, help="also set this mark, now")
+    mark = actions.add_parser("mark", help="set a mark: now, or --at")
+    mark.add_argument("name", choices=timeline.MARKS)
+    mark.add_argument("--at", help="ISO-8601 time (default: now)")
+    actions.add_parser("fail", help="the open step failed: the failed task's result (JSON) on "
+                                    "stdin")
+    actions.add_parser("end", help="the open step ended well")
+    for action in actions.choices.values():
+        if action is not start and "--run-dir" not in action._option_string_actions:
+            _run_dir(action)
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    now = timeutil.now()
+    if args.action == "start":
+        runs_dir = args.runs_dir.resolve()
+        run_id = timeline.run_id_for(runs_dir, now)
+        run_dir = runs_dir / run_id
+        run_dir.mkdir(parents=True)
+        checks = dict(args.health_check)
+        timeline.save(run_dir, timeline.new(
+            run_id, args.mode, args.deployment_name, args.primary_region, args.secondary_region,
+            args.custom_domain, {
+                "request_interval": args.request_interval,
+                "failure_threshold": args.failure_threshold, "time_scale": args.time_scale,
+                "primary_health_check_id": checks.get("PRIMARY"),
+                "secondary_health_check_id": checks.get("SECONDARY")}))
+        print(json.dumps({"run_id": run_id, "run_dir": str(run_dir)}))
+        return 0
+    doc = timeline.load(args.run_dir)
+    changed: Any = None
+    if args.action == "step":
+        changed = timeline.start_step(doc, args.name, now)
+        if args.mark:
+            timeline.mark(doc, args.mark, now)
+    elif args.action == "mark":
+        at = timeutil.parse(args.at) or now
+        timeline.mark(doc, args.name, at)
+        changed = {args.name: doc[args.name]}
+    elif args.action == "fail":
+        text = sys.stdin.read()
+        result = json.loads(text) if text.strip() else {}
+        changed = timeline.fail(doc, result if isinstance(result, dict) else {}, now)
+    else:
+        changed = timeline.end(doc, now)
+    timeline.save(args.run_dir, doc)
+    print(json.dumps(changed))
+    return 0
+
+
+def _budget(args: argparse.Namespace) -> int:
+    from .budget import budget
+
+    print(json.dumps(budget(args.request_interval, args.failure_threshold, args.time_scale,
+                            args.detect_factor, args.detect_margin)))
+    return 0
 
 
 def _reconcile(args: argparse.Namespace) -> int:
@@ -162,16 +271,17 @@ def _reconcile(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from . import report
 
+    timeline_path = args.timeline or args.run_dir / timeline.TIMELINE_FILE
     try:
-        timeline = report.load_json(args.timeline)
+        recorded = report.load_json(timeline_path)
     except (OSError, ValueError) as exc:
-        print(f"cannot read the timeline {args.timeline}: {exc}", file=sys.stderr)
+        print(f"cannot read the timeline {timeline_path}: {exc}", file=sys.stderr)
         return 1
     reconcile_path = args.run_dir / records.RECONCILE_FILE
     reconciliation = report.load_json(reconcile_path) if reconcile_path.exists() else None
     log = records.read_log(args.run_dir)
     generated_at = timeutil.now()
-    document = report.build_report(log, reconciliation, timeline, generated_at)
+    document = report.build_report(log, reconciliation, recorded, generated_at)
     paths = report.write_report(document, log, args.out_dir, generated_at)
     print("\n".join(report.summary_lines(document, paths)))
     return 0
@@ -181,17 +291,32 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "traffic":
         if args.action in ("start", "run"):
-            options = _options(args)
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            from .zone import ZoneError
+
+            try:
+                options = _options(args)
+            except (ZoneError, BotoCoreError, ClientError) as exc:
+                print(f"cannot start traffic: {exc}", file=sys.stderr)
+                return 1
             if args.action == "start":
                 return daemon.start(options)
             from .traffic import run
 
             return run(options)
         return {"stop": daemon.stop, "status": daemon.status}[args.action](args.run_dir)
+    if args.command == "timeline":
+        return _timeline(args)
+    if args.command == "budget":
+        return _budget(args)
     if args.command == "dns":
         from .dns import wait_command
 
-        return wait_command(args.run_dir, args.label, args.since, args.timeout)
+        since = args.since
+        if since in timeline.MARKS:
+            since = timeline.load(args.run_dir).get(since) or ""
+        return wait_command(args.run_dir, args.label, since, args.timeout)
     if args.command == "reconcile":
         return _reconcile(args)
     return _report(args)

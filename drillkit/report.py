@@ -1,12 +1,13 @@
 """``drillkit report``: the drill's figures and verdict, from what clients saw.
 
 Inputs: the run's traffic log (requests, health samples and DNS answers), ``reconcile.json``,
-and the playbook's timeline (when it injected the fault, started the restore, saw the primary
-healthy again; its steps and checks). Detection is when the custom domain's name servers first
-answered with the secondary's target after the fault, from the log's DNS samples (the detect
-step waited for the same sample); GetHealthCheckStatus samples are reported beside it, as when
-Route 53's checkers reported the primary unhealthy. Every figure and rule is described in
-``docs/drill-report.md``; the functions here are the single place they are computed.
+and the run's timeline (``timeline.py``: when the fault was injected, the restore started, the
+primary was healthy again; the steps and checks). Detection is when the custom domain's name
+servers first answered with the secondary's target after the fault, from the log's DNS samples
+(the detect step waited for the same sample); GetHealthCheckStatus samples are reported beside
+it, as when Route 53's checkers reported the primary unhealthy. Every figure and rule is
+described in ``docs/drill-report.md``; the functions here are the single place they are
+computed.
 """
 
 from __future__ import annotations

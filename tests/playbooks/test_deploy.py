@@ -93,6 +93,21 @@ def test_custom_domain_answers_from_the_primary(deployed) -> None:
         assert json.loads(response.read())["eventId"]
 
 
+def test_status_summarises_stacks_health_checks_and_the_answering_region(deployed) -> None:
+    cloud, _ = deployed
+    run = run_playbook("playbooks/status.yml", cloud)
+    assert run.returncode == 0, run.stdout[-6000:]
+    said = " ".join(run.stdout.split())  # the YAML callback may fold a long line
+    assert f"primary {PRIMARY}: stack CREATE_COMPLETE, API " in said, run.stdout[-3000:]
+    assert f"secondary {SECONDARY}: stack CREATE_COMPLETE, API " in said
+    for role, region in (("primary", PRIMARY), ("secondary", SECONDARY)):
+        # found by its Name tag, whatever the play's region; healthy once the checkers probed
+        assert f"{role} health check " in said
+        assert f".execute-api.{region}.amazonaws.com/Prod/health: healthy" in said, \
+            run.stdout[-3000:]
+    assert f"{DOMAIN}/health: 200 from {PRIMARY}" in said
+
+
 def test_second_deploy_changes_nothing(deployed) -> None:
     cloud, _ = deployed
     second = run_playbook("playbooks/deploy.yml", cloud)

@@ -297,6 +297,10 @@ def test_on_aws_the_given_certificates_are_checked(cloud: LocalCloudProcess,
     settings.update(primary_certificate_arn=expiring, secondary_certificate_arn=other,
                     aws_endpoint_url=cloud.url, aws_access_key="preflight",
                     aws_secret_key="preflight", aws_profile="")
+    # The AWS modules' connection (the inventory's has no endpoint nor keys): the local cloud.
+    settings["aws_connection"] = {
+        "region": "{{ region | default(primary_region) }}", "endpoint_url": cloud.url,
+        "access_key": "preflight", "secret_key": "preflight", "profile": ""}
     settings.update(deployment_name=DEPLOYMENT, custom_domain=DOMAIN, hosted_zone_name=ZONE)
     inventory = tmp_path / "aws"
     shutil.copytree(REPO / "inventories" / "aws", inventory)

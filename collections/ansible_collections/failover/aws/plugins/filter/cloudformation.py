@@ -17,7 +17,7 @@ options:
     type: dict
     required: true
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -33,7 +33,7 @@ options:
     type: dict
     default: {}
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -105,7 +105,7 @@ def _sub_names(value):
     names, rest = [], value
     while "${" in rest:
         rest = rest.split("${", 1)[1]
-        name, _, rest = rest.partition("}")
+        name, _brace, rest = rest.partition("}")
         if name and not name.startswith("!"):
             names.append(name.split(".", 1)[0])
     return names

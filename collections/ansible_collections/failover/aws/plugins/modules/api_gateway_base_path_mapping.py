@@ -47,7 +47,7 @@ extends_documentation_fragment:
 notes:
   - Supports check mode and C(--diff).
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

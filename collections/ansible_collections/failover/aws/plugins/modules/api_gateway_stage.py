@@ -115,7 +115,7 @@ notes:
     from clients, so they are never sent nor removed, and a recorded stage's tags can be given
     back as they were recorded.
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

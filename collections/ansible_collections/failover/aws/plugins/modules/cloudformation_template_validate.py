@@ -38,7 +38,7 @@ notes:
   - ValidateTemplate checks syntax and structure, not resource properties; use cfn-lint for
     those.
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -12,14 +12,16 @@ description:
     C(DELETE_COMPLETE)), DynamoDB tables, SQS queues, Lambda functions, REST APIs, EventBridge
     buses, S3 buckets located in the region, CloudWatch log groups - and by its custom domain,
     the API Gateway custom domain names.
-  - With O(include_global=true), also what is global - Route 53 health checks whose C(Name) tag
-    carries O(health_check_name_prefix), the records of O(custom_domain) in its hosted zone, and
-    IAM roles with the prefix (named roles block a redeploy).
+  - With O(include_global=true), also what is global - the deployment's Route 53 health checks
+    (C(Name) tag C(<health_check_name_prefix>-primary) or C(-secondary), found as
+    M(failover.aws.deployment_health_checks_info) finds them), the records of O(custom_domain)
+    in its hosted zone, and IAM roles with the prefix (named roles block a redeploy).
   - A name belongs to the deployment when it is O(name_prefix) or starts with O(name_prefix)
     followed by C(-); for a log group, when one of its C(/)-separated parts does (so
     C(/aws/lambda/<prefix>-processor)), or when it is the execution log group
     C(API-Gateway-Execution-Logs_<id>/...) of one of the deployment's REST APIs or of
-    O(rest_api_ids).
+    O(rest_api_ids). The test is C(owned) in the collection's C(module_utils/cleanup.py), the
+    one M(failover.aws.cleanup_plan) applies too.
   - Why a module of our own - the collections cover only part of this, each with its own
     filter, so a teardown and its verification would take a dozen tasks per region and still
     miss some - M(amazon.aws.cloudformation_info), M(amazon.aws.lambda_info),
@@ -46,8 +48,16 @@ options:
         specific hosted zone(s) whose name contains O(custom_domain).
     type: str
   health_check_name_prefix:
-    description: Prefix of the health checks' C(Name) tags; O(name_prefix) when not given.
+    description:
+      - The name the health checks were given by the C(dns_failover) role (its
+        C(dns_failover_name_prefix)) - their C(Name) tags are exactly C(<this>-primary) and
+        C(<this>-secondary); O(name_prefix) when not given.
     type: str
+  stack_resources:
+    description: Also list each stack's resources (C(resources) of each stack in RV(resources)).
+    version_added: 0.6.0
+    type: bool
+    default: false
   rest_api_ids:
     description:
       - IDs of REST APIs of the deployment that may already be deleted, whose execution log
@@ -68,9 +78,10 @@ notes:
   - Supports check mode (it only reads).
   - A deployment whose name is another's followed by C(-) (C(shop) and C(shop-eu)) shares its
     prefix; the other deployment's resources are listed too. Callers that delete what this
-    module lists must refuse in that case (the project's C(cleanup) role does).
+    module lists must refuse in that case (M(failover.aws.cleanup_plan) returns the refusal the
+    project's C(cleanup) role honours).
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -104,7 +115,10 @@ resources:
   returned: always
   contains:
     stacks:
-      description: CloudFormation stacks - C(name), C(stack_id), C(status), C(status_reason).
+      description:
+        - CloudFormation stacks - C(name), C(stack_id), C(status), C(status_reason), and with
+          O(stack_resources=true) C(resources), each with C(logical_id), C(type),
+          C(physical_id), C(status) and C(status_reason).
       type: list
       elements: dict
     tables:
@@ -140,7 +154,7 @@ resources:
       type: list
       elements: dict
     health_checks:
-      description: Route 53 health checks - C(id), C(name), C(type), C(fqdn), C(resource_path).
+      description: Route 53 health checks, the primary's first - C(id), C(name), C(type), C(fqdn), C(resource_path), C(port) and more.
       type: list
       elements: dict
     records:
@@ -166,6 +180,12 @@ count:
   description: Number of resources found.
   type: int
   returned: always
+region:
+  description: The region listed (the global kinds are listed with it).
+  type: str
+  returned: always
+  sample: us-east-1
+  version_added: 0.6.0
 """
 
 try:
@@ -175,11 +195,14 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-REGIONAL_KINDS = ("stacks", "tables", "queues", "functions", "rest_apis", "domain_names",
-                  "event_buses", "buckets", "log_groups")
-GLOBAL_KINDS = ("health_checks", "records", "iam_roles")
-EXECUTION_LOGS = "API-Gateway-Execution-Logs_"
+from ansible_collections.failover.aws.plugins.module_utils import route53
+from ansible_collections.failover.aws.plugins.module_utils.cleanup import (
+    GLOBAL_KINDS,
+    REGIONAL_KINDS,
+    dns_name,
+    owned,
+    summary_line,
+)
 
 
 def pages(call, items_key, token_in, token_out, **kwargs):
@@ -191,11 +214,6 @@ def pages(call, items_key, token_in, token_out, **kwargs):
         if not token:
             return
         kwargs[token_in] = token
-
-
-def dns_name(name):
-    name = (name or "").lower().replace("\\052", "*")
-    return name if name.endswith(".") else name + "."
 
 
 class Inventory:
@@ -211,18 +229,25 @@ class Inventory:
     def client(self, service):
         return self.module.client(service, retry_decorator=self.retry)
 
-    def owned(self, name, prefix=None):
-        prefix = prefix or self.prefix
-        return bool(name) and (name == prefix or name.startswith(prefix + "-"))
+    def owned(self, name, kind="stacks", api_ids=()):
+        return bool(owned(self.prefix, kind, {"name": name}, api_ids=api_ids))
 
     # -- regional --------------------------------------------------------------------------
 
     def stacks(self):
         cfn = self.client("cloudformation")
-        return [{"name": s["StackName"], "stack_id": s["StackId"], "status": s["StackStatus"],
-                 "status_reason": s.get("StackStatusReason")}
-                for s in pages(cfn.describe_stacks, "Stacks", "NextToken", "NextToken")
-                if self.owned(s["StackName"]) and s["StackStatus"] != "DELETE_COMPLETE"]
+        found = [{"name": s["StackName"], "stack_id": s["StackId"], "status": s["StackStatus"],
+                  "status_reason": s.get("StackStatusReason")}
+                 for s in pages(cfn.describe_stacks, "Stacks", "NextToken", "NextToken")
+                 if self.owned(s["StackName"]) and s["StackStatus"] != "DELETE_COMPLETE"]
+        for stack in found if self.params["stack_resources"] else []:
+            stack["resources"] = [
+                {"logical_id": r["LogicalResourceId"], "type": r["ResourceType"],
+                 "physical_id": r.get("PhysicalResourceId"), "status": r.get("ResourceStatus"),
+                 "status_reason": r.get("ResourceStatusReason")}
+                for r in pages(cfn.list_stack_resources, "StackResourceSummaries", "NextToken",
+                               "NextToken", StackName=stack["stack_id"])]
+        return found
 
     def tables(self):
         ddb = self.client("dynamodb")
@@ -303,45 +328,21 @@ class Inventory:
 
     def log_groups(self, api_ids):
         logs = self.client("logs")
-        execution = tuple(f"{EXECUTION_LOGS}{api_id}/" for api_id in api_ids)
-
-        def owned(name):
-            return (any(self.owned(part) for part in name.split("/"))
-                    or (bool(execution) and name.startswith(execution)))
-
         return [{"name": g["logGroupName"], "stored_bytes": g.get("storedBytes", 0)}
                 for g in pages(logs.describe_log_groups, "logGroups", "nextToken", "nextToken")
-                if owned(g["logGroupName"])]
+                if self.owned(g["logGroupName"], "log_groups", api_ids)]
 
     # -- global ----------------------------------------------------------------------------
 
     def health_checks(self):
-        route53 = self.client("route53")
-        prefix = self.params["health_check_name_prefix"] or self.prefix
-        checks = list(pages(route53.list_health_checks, "HealthChecks", "Marker", "NextMarker"))
-        names = {}
-        for start in range(0, len(checks), 10):  # ListTagsForResources takes 10 ids a call
-            ids = [check["Id"] for check in checks[start:start + 10]]
-            tag_sets = route53.list_tags_for_resources(
-                ResourceType="healthcheck", ResourceIds=ids, aws_retry=True)["ResourceTagSets"]
-            for tag_set in tag_sets:
-                for tag in tag_set.get("Tags", []):
-                    if tag["Key"] == "Name":
-                        names[tag_set["ResourceId"]] = tag["Value"]
-        found = []
-        for check in checks:
-            name = names.get(check["Id"], "")
-            if self.owned(name, prefix):
-                config = check.get("HealthCheckConfig", {})
-                found.append({"id": check["Id"], "name": name, "type": config.get("Type"),
-                              "fqdn": config.get("FullyQualifiedDomainName"),
-                              "resource_path": config.get("ResourcePath")})
-        return found
+        name = self.params["health_check_name_prefix"] or self.prefix
+        client = route53.client(self.module)
+        return list(route53.deployment_health_checks(client, name).values())
 
-    def zones(self, route53):
+    def zones(self, client):
         domain = dns_name(self.params["custom_domain"])
         wanted = self.params["hosted_zone_name"]
-        zones = list(pages(route53.list_hosted_zones, "HostedZones", "Marker", "NextMarker"))
+        zones = list(pages(client.list_hosted_zones, "HostedZones", "Marker", "NextMarker"))
         if wanted:
             return [z for z in zones if dns_name(z["Name"]) == dns_name(wanted)]
         containing = [z for z in zones
@@ -354,14 +355,14 @@ class Inventory:
     def records(self):
         if not self.params["custom_domain"]:
             return []
-        route53 = self.client("route53")
+        client = route53.client(self.module)
         domain = dns_name(self.params["custom_domain"])
         found = []
-        for zone in self.zones(route53):
+        for zone in self.zones(client):
             zone_name = dns_name(zone["Name"])
             kwargs = {"HostedZoneId": zone["Id"], "StartRecordName": domain}
             while True:
-                page = route53.list_resource_record_sets(aws_retry=True, **kwargs)
+                page = client.list_resource_record_sets(aws_retry=True, **kwargs)
                 sets = page.get("ResourceRecordSets", [])
                 for record in sets:
                     if dns_name(record["Name"]) != domain:
@@ -401,37 +402,6 @@ class Inventory:
                 if self.owned(role["RoleName"])]
 
 
-LABELS = {
-    "stacks": ("CloudFormation stack", "name", "status"),
-    "tables": ("DynamoDB table", "name", "status"),
-    "queues": ("SQS queue", "name", None),
-    "functions": ("Lambda function", "name", None),
-    "rest_apis": ("REST API", "id", "name"),
-    "domain_names": ("API Gateway custom domain", "domain_name", None),
-    "event_buses": ("EventBridge bus", "name", None),
-    "buckets": ("S3 bucket", "name", None),
-    "log_groups": ("log group", "name", None),
-    "health_checks": ("Route 53 health check", "id", "name"),
-    "records": ("Route 53 record", "name", "type"),
-    "iam_roles": ("IAM role", "name", None),
-}
-
-
-def summary_lines(region, resources):
-    lines = []
-    for kind, found in resources.items():
-        label, key, detail = LABELS[kind]
-        where = "global" if kind in GLOBAL_KINDS else region
-        for resource in found:
-            line = f"{where} {label} {resource[key]}"
-            if kind == "records" and resource["set_identifier"]:
-                line += f" ({resource['type']} {resource['set_identifier']})"
-            elif detail and resource.get(detail):
-                line += f" ({resource[detail]})"
-            lines.append(line)
-    return lines
-
-
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
@@ -441,6 +411,7 @@ def main():
             health_check_name_prefix=dict(type="str"),
             rest_api_ids=dict(type="list", elements="str", default=[]),
             include_global=dict(type="bool", default=True),
+            stack_resources=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -464,8 +435,10 @@ def main():
         module.fail_json_aws(e, msg=f"Could not list the deployment's {kind.replace('_', ' ')} "
                                     f"in {module.region}")
 
-    summary = summary_lines(module.region, resources)
-    module.exit_json(changed=False, resources=resources, summary=summary, count=len(summary))
+    summary = [summary_line(kind, module.region, resource)
+               for kind, found in resources.items() for resource in found]
+    module.exit_json(changed=False, resources=resources, summary=summary, count=len(summary),
+                     region=module.region)
 
 
 if __name__ == "__main__":

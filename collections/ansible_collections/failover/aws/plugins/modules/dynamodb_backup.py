@@ -52,7 +52,7 @@ extends_documentation_fragment:
 notes:
   - Supports check mode - it reads the table and any backup of that name, and creates nothing.
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -46,7 +46,7 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -158,6 +158,7 @@ def main():
         time.sleep(params["wait_poll_interval"])
     module.exit_json(changed=False, items=items, found=found, missing=missing,
                      waited_seconds=round(time.monotonic() - started, 3))
+
 
 if __name__ == "__main__":
     main()

@@ -61,7 +61,7 @@ notes:
   - Stop writes to the table first (a teardown does, by removing its DNS records); an export of
     a table that is being written to fails on the count check.
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -82,7 +82,7 @@ dest:
   type: str
   returned: always
 item_count:
-  description: Items exported (equal to O(count_scan) when the module succeeds).
+  description: Items exported (equal to RV(count_scan) when the module succeeds).
   type: int
   returned: always
 count_scan:

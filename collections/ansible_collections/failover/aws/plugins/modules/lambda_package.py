@@ -27,7 +27,7 @@ options:
     elements: str
     default: ["__pycache__", "*.pyc", "*.pyo", ".*"]
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

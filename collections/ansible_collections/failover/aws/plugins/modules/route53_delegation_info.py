@@ -67,7 +67,7 @@ extends_documentation_fragment:
 requirements:
   - dnslib
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -182,7 +182,7 @@ def parse_resolver(text):
     """("address", port) from "address", "address:port", "[v6]:port" or a bare IPv6 address."""
     text = text.strip()
     if text.startswith("["):
-        address, _, rest = text[1:].partition("]")
+        address, _bracket, rest = text[1:].partition("]")
         return address, int(rest[1:]) if rest.startswith(":") else 53
     if text.count(":") == 1:
         address, port = text.split(":")

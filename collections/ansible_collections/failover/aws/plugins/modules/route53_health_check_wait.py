@@ -50,7 +50,7 @@ notes:
     routes by it; the local cloud reports the checkers' view.
   - Calculated health checks have no observations (GetHealthCheckStatus refuses them).
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""

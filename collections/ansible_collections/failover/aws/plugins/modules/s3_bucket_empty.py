@@ -31,7 +31,7 @@ notes:
   - Deleting every version cannot be undone; a bucket with S3 Object Lock keeps locked versions
     (their deletes are reported as errors).
 author:
-  - Founding engineers
+  - Event failover project team (!UNKNOWN)
 """
 
 EXAMPLES = r"""
