@@ -272,6 +272,29 @@ def test_bucket_empty_deletes_every_version_the_null_one_too(localcloud) -> None
     assert (gone["changed"], gone["deleted"]) == (False, 0)
 
 
+@pytest.mark.parametrize("check", [True, False], ids=["check-mode", "applied"])
+def test_bucket_empty_deletes_the_emptied_bucket_when_asked(localcloud, check) -> None:
+    s3 = localcloud.client("s3", OTHER_REGION)
+    bucket = unique("delete-")
+    s3.create_bucket(Bucket=bucket,
+                     CreateBucketConfiguration={"LocationConstraint": OTHER_REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"one", b"two"):
+        s3.put_object(Bucket=bucket, Key="notes.txt", Body=body)
+
+    result = run_module("failover.aws.s3_bucket_empty", {"bucket": bucket, "delete_bucket": True},
+                        localcloud, check=check, region=OTHER_REGION)
+    assert (result["changed"], result["deleted"], result["bucket_deleted"]) == (True, 2, True)
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert (bucket in names) == check
+
+    if not check:
+        again = run_module("failover.aws.s3_bucket_empty",
+                           {"bucket": bucket, "delete_bucket": True}, localcloud,
+                           region=OTHER_REGION)
+        assert (again["changed"], again["bucket_deleted"]) == (False, False)
+
+
 # -- deployment_inventory_info --------------------------------------------------------------
 
 STACK_TEMPLATE = {
@@ -440,3 +463,60 @@ def test_inventory_refuses_an_empty_prefix(localcloud) -> None:
                         localcloud)
     assert result["failed"] is True
     assert "name_prefix must not be empty" in result["msg"]
+
+
+# -- route53_records_delete -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
+def test_records_delete_removes_the_named_record_sets_then_the_checks(localcloud, region) -> None:
+    r53 = localcloud.client("route53")
+    zone_name = f"{unique('zone-')}.example"
+    zone = r53.create_hosted_zone(Name=zone_name, CallerReference=unique("ref-"))["HostedZone"]
+    zone_id = zone["Id"].split("/")[-1]
+    name = f"api.{zone_name}"
+
+    def failover(role: str) -> dict:
+        return {"Action": "CREATE", "ResourceRecordSet": {
+            "Name": name, "Type": "A", "SetIdentifier": f"dep-{role.lower()}", "Failover": role,
+            "AliasTarget": {"HostedZoneId": "Z1UJRXOUMOOFQ8", "EvaluateTargetHealth": True,
+                            "DNSName": f"d-{role.lower()}.execute-api.us-east-1.amazonaws.com."}}}
+    kept = {"Action": "CREATE", "ResourceRecordSet": {
+        "Name": f"other.{zone_name}", "Type": "TXT", "TTL": 60,
+        "ResourceRecords": [{"Value": '"kept"'}]}}
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={
+        "Changes": [failover("PRIMARY"), failover("SECONDARY"), kept]})
+    check_id = r53.create_health_check(CallerReference=unique("hc-"), HealthCheckConfig={
+        "Type": "HTTPS", "FullyQualifiedDomainName": "example.invalid", "Port": 443,
+        "ResourcePath": "/health"})["HealthCheck"]["Id"]
+    args = {"records": None, "health_checks": [{"id": check_id, "line": "ignored"}]}
+    # As the cleanup plan passes them: the inventory's fields, the name without its final dot.
+    records = [{"hosted_zone_id": zone_id, "name": name.upper(), "type": "A",
+                "set_identifier": f"dep-{role}", "failover": role.upper(), "line": "ignored"}
+               for role in ("primary", "secondary")]
+    args["records"] = records
+
+    def checks() -> list[str]:
+        return [c["Id"] for c in r53.list_health_checks()["HealthChecks"] if c["Id"] == check_id]
+
+    def listed() -> list[str]:
+        sets = r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        return sorted(f"{s['Name']} {s['Type']} {s.get('SetIdentifier', '')}".strip() for s in sets
+                      if s["Type"] not in ("NS", "SOA"))
+
+    expected = [f"{name}. A dep-primary", f"{name}. A dep-secondary"]
+    dry = run_module("failover.aws.route53_records_delete", args, localcloud,
+                     check=True, region=region)
+    assert (dry["changed"], sorted(dry["deleted"]), dry["deleted_health_checks"]) == (
+        True, expected, [check_id])
+    assert listed() == [*expected, f"other.{zone_name}. TXT"]
+    assert checks() == [check_id]
+
+    done = run_module("failover.aws.route53_records_delete", args, localcloud, region=region)
+    assert (done["changed"], sorted(done["deleted"]), done["deleted_health_checks"]) == (
+        True, expected, [check_id])
+    assert listed() == [f"other.{zone_name}. TXT"]
+    assert checks() == []
+
+    again = run_module("failover.aws.route53_records_delete", args, localcloud, region=region)
+    assert (again["changed"], again["deleted"], again["deleted_health_checks"]) == (False, [], [])

@@ -178,7 +178,13 @@ def test_deploy_killed_mid_run_converges_on_rerun(lab: Lab) -> None:
 
 def test_stack_left_in_rollback_complete_is_replaced_with_its_cause(lab: Lab) -> None:
     lab.reset()
-    failed = lab.deploy("-e", f"certificate_arn={MISSING_CERTIFICATE}")
+    # Preflight names the certificate that does not exist, before anything is created.
+    refused = lab.deploy("-e", f"certificate_arn={MISSING_CERTIFICATE}")
+    assert refused.returncode != 0
+    assert f"{MISSING_CERTIFICATE} does not exist in {PRIMARY}" in flat(refused.stdout)
+    assert lab.stack(PRIMARY) is None
+    # Past preflight, CloudFormation's create fails and rolls back.
+    failed = lab.deploy("--skip-tags", "preflight", "-e", f"certificate_arn={MISSING_CERTIFICATE}")
     assert failed.returncode != 0
     # The failed run says which resource failed and why, and what the next run will do.
     said = flat(failed.stdout)

@@ -87,6 +87,31 @@ def stage_from_cloudformation(properties):
     return stage
 
 
+DRIFT_ADVICE = (
+    "Put each resource back as the stack expects it (aws cloudformation "
+    "describe-stack-resource-drifts shows the expected and actual properties; a missing stage or "
+    "mapping: restore.yml again). deploy.yml does not repair drift: CloudFormation answers an "
+    "unchanged template with \"No updates are to be performed\" and recreates nothing."
+)
+
+
+def drift_summary(results):
+    """One line on the drift a set of ``cloudformation_drift_info`` loop results shows.
+
+    ``results`` are the loop's results, each with ``item.role`` (the stack's role) and
+    ``drifted_resources``. Returns ``CloudFormation drift: none``, or the drifted resources as
+    ``<role> <logical id> <drift status>`` followed by what to do about them.
+    """
+    drifted = [
+        f"{result['item']['role']} {resource['logical_resource_id']} {resource['drift_status']}"
+        for result in results or []
+        for resource in result.get("drifted_resources") or []
+    ]
+    if not drifted:
+        return "CloudFormation drift: none"
+    return f"CloudFormation drift left: {', '.join(drifted)}. {DRIFT_ADVICE}"
+
+
 class FilterModule:
     def filters(self):
-        return {"stage_from_cloudformation": stage_from_cloudformation}
+        return {"stage_from_cloudformation": stage_from_cloudformation, "drift_summary": drift_summary}

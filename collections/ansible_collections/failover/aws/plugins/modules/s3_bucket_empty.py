@@ -22,6 +22,13 @@ options:
     description: Name of the bucket.
     type: str
     required: true
+  delete_bucket:
+    description:
+      - Also delete the bucket once it is empty (S3 refuses to delete a bucket that holds any
+        object version).
+    type: bool
+    default: false
+    version_added: 0.6.0
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -39,10 +46,10 @@ EXAMPLES = r"""
   failover.aws.s3_bucket_empty:
     bucket: evfail-artifacts-111122223333-us-east-1
 
-- name: Delete the bucket
-  amazon.aws.s3_bucket:
-    name: evfail-artifacts-111122223333-us-east-1
-    state: absent
+- name: Empty the artifact bucket and delete it
+  failover.aws.s3_bucket_empty:
+    bucket: evfail-artifacts-111122223333-us-east-1
+    delete_bucket: true
 """
 
 RETURN = r"""
@@ -50,6 +57,11 @@ deleted:
   description: Object versions and delete markers deleted (in check mode, that would be deleted).
   type: int
   returned: always
+bucket_deleted:
+  description: Whether the bucket was deleted (in check mode, would be deleted).
+  type: bool
+  returned: always
+  version_added: 0.6.0
 """
 
 try:
@@ -80,7 +92,8 @@ def versions(client, bucket):
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=dict(bucket=dict(type="str", required=True)),
+        argument_spec=dict(bucket=dict(type="str", required=True),
+                           delete_bucket=dict(type="bool", default=False)),
         supports_check_mode=True,
     )
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
@@ -88,7 +101,7 @@ def main():
     try:
         found = list(versions(client, bucket))
     except is_boto3_error_code("NoSuchBucket"):
-        module.exit_json(changed=False, deleted=0)
+        module.exit_json(changed=False, deleted=0, bucket_deleted=False)
     except (BotoCoreError, ClientError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Could not list the object versions of bucket {bucket}")
 
@@ -107,7 +120,13 @@ def main():
                               for e in errors[:10])
             module.fail_json(msg=f"{len(errors)} object versions of bucket {bucket} could not be "
                                  f"deleted: {shown}", deleted=len(found) - len(errors))
-    module.exit_json(changed=bool(found), deleted=len(found))
+    delete_bucket = module.params["delete_bucket"]
+    if delete_bucket and not module.check_mode:
+        try:
+            client.delete_bucket(Bucket=bucket, aws_retry=True)
+        except (BotoCoreError, ClientError) as e:
+            module.fail_json_aws(e, msg=f"Could not delete the emptied bucket {bucket}", deleted=len(found))
+    module.exit_json(changed=bool(found) or delete_bucket, deleted=len(found), bucket_deleted=delete_bucket)
 
 
 if __name__ == "__main__":
