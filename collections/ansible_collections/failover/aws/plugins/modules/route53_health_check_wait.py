@@ -116,40 +116,18 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.failover.aws.plugins.module_utils.route53 import (
+    observation,
+    reported_healthy,
+)
 
-HEALTHY_SHARE = 0.18  # Route 53: healthy when MORE than 18 % of checkers report success
 UTC = datetime.timezone.utc  # noqa: UP017 - modules may run on a target Python before 3.11
 
 
-def measured_status(observations):
-    """Healthy or unhealthy by Route 53's rule, before Inverted and Disabled apply."""
-    if not observations:
-        return "healthy"
-    successes = sum(1 for o in observations
-                    if o.get("StatusReport", {}).get("Status", "").startswith("Success"))
-    return "healthy" if successes / len(observations) > HEALTHY_SHARE else "unhealthy"
-
-
 def reported_status(observations, config):
-    if config.get("Disabled"):
-        return "healthy"
-    status = measured_status(observations)
-    if config.get("Inverted"):
-        return "unhealthy" if status == "healthy" else "healthy"
-    return status
-
-
-def observation_to_result(observation):
-    report = observation.get("StatusReport", {})
-    checked = report.get("CheckedTime")
-    return {
-        "region": observation.get("Region"),
-        "ip_address": observation.get("IPAddress"),
-        "status_report": {
-            "status": report.get("Status"),
-            "checked_time": checked.isoformat() if hasattr(checked, "isoformat") else checked,
-        },
-    }
+    """The status Route 53 routes by (the rule lives in module_utils/route53.py)."""
+    check = {"disabled": config.get("Disabled"), "inverted": config.get("Inverted")}
+    return "healthy" if reported_healthy(observations, check) else "unhealthy"
 
 
 def read(client, module, check_id):
@@ -211,7 +189,7 @@ def main():
         reached=status == wanted,
         observed_at=observed_at.isoformat(),
         waited_seconds=round(waited, 3),
-        observations=[observation_to_result(o) for o in observations],
+        observations=[observation(o) for o in observations],
         inverted=bool(config.get("Inverted")),
         disabled=bool(config.get("Disabled")),
     )
